@@ -1,0 +1,2 @@
+//! The `ndgrad` command-line tool.
+fn main() {}

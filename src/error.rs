@@ -1,0 +1,100 @@
+//! The one error type of the crate.
+
+use crate::options::{Backend, EdgeOrder};
+
+/// Everything that can go wrong in a gradient computation.
+///
+/// Every error a caller can make with the options is found in one place,
+/// before any backend runs (see [`crate::plan::Plan::new`]); each message names
+/// the axis and the numbers involved. Errors from a backend itself (a missing
+/// adapter, a lost device) are values too, never panics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An axis is too short for the requested edge order. numpy raises the same
+    /// `ValueError` ("at least (edge_order + 1) elements are required").
+    #[error(
+        "axis {axis} has {len} elements: at least edge_order + 1 = {required} elements are required (edge_order = {edge_order})"
+    )]
+    AxisTooShort {
+        /// The axis, made non-negative.
+        axis: usize,
+        /// Its length.
+        len: usize,
+        /// The edge order asked for.
+        edge_order: EdgeOrder,
+        /// `edge_order + 1`.
+        required: usize,
+    },
+
+    /// The number of spacing items is neither 0, 1 (a scalar) nor the number of
+    /// requested axes. numpy raises `TypeError("invalid number of arguments")`.
+    #[error(
+        "{given} spacing items were given for {axes} requested axes: give none, one scalar, or one item per requested axis"
+    )]
+    SpacingCount {
+        /// How many spacing items were given.
+        given: usize,
+        /// How many axes were requested.
+        axes: usize,
+    },
+
+    /// A coordinate array that is not one-dimensional.
+    #[error("the coordinates for axis {axis} have {ndim} dimensions: coordinates must be 1-D")]
+    CoordinatesNotOneDimensional {
+        /// The axis the coordinates belong to.
+        axis: usize,
+        /// Their number of dimensions.
+        ndim: usize,
+    },
+
+    /// A coordinate array whose length differs from the length of its axis.
+    #[error("the coordinates for axis {axis} have {len} elements, but the axis has {expected}")]
+    CoordinatesLength {
+        /// The axis the coordinates belong to.
+        axis: usize,
+        /// The number of coordinates given.
+        len: usize,
+        /// The length of the axis.
+        expected: usize,
+    },
+
+    /// A coordinate array with fewer than two points, which has no differences.
+    #[error(
+        "the coordinates for axis {axis} have {len} elements: at least 2 are needed to form a spacing"
+    )]
+    CoordinatesTooShort {
+        /// The axis the coordinates belong to.
+        axis: usize,
+        /// The number of coordinates given.
+        len: usize,
+    },
+
+    /// An axis index outside `-ndim..ndim`.
+    #[error("axis {axis} is out of range for an array with {ndim} dimensions")]
+    AxisOutOfRange {
+        /// The axis as given.
+        axis: isize,
+        /// The number of dimensions of the array.
+        ndim: usize,
+    },
+
+    /// The same axis was requested twice (possibly once negative, once not).
+    #[error("axis {axis} is requested more than once")]
+    RepeatedAxis {
+        /// The repeated axis, made non-negative.
+        axis: usize,
+    },
+
+    /// The backend asked for cannot run in this build or on this machine.
+    #[error("the {backend:?} backend is not available: {reason}")]
+    BackendUnavailable {
+        /// The backend asked for.
+        backend: Backend,
+        /// Why it cannot run.
+        reason: String,
+    },
+}
+
+/// Short for `Result<T, ndgrad::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,123 @@
+#![doc = include_str!("../README.md")]
+
+pub mod element;
+pub mod error;
+pub mod options;
+pub mod plan;
+pub mod reference;
+pub mod stencil;
+
+use ndarray::{Array, ArrayBase, Data, Dimension};
+
+pub use element::Element;
+pub use error::{Error, Result};
+pub use options::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Spacing};
+pub use plan::Plan;
+
+/// The result of [`gradient_with_backend`]: the derivatives and the backend
+/// that computed them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradients<T, D: Dimension> {
+    /// One array per requested axis, in the order the axes were requested,
+    /// each in standard (C) layout and of the input's shape.
+    pub arrays: Vec<Array<T, D>>,
+    /// The backend that ran (never [`Backend::Auto`]).
+    pub backend: Backend,
+}
+
+/// The gradient of an N-dimensional array: `numpy.gradient(f, *spacing,
+/// axis=axes, edge_order=edge_order)`.
+///
+/// Second-order central differences inside, first- or second-order one-sided
+/// differences at both ends, with scalar or coordinate spacing per axis
+/// (DESIGN.md §2 has the formulas). `f` may be any array or view, of any
+/// dimension and any memory layout (C or Fortran order, stepped slices,
+/// negative strides); it is never modified.
+///
+/// Returns one array per requested axis, in the order the axes were requested
+/// (numpy returns a bare array for a single axis; here it is a list of one).
+/// A 0-d input gives an empty list, as numpy's empty tuple.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{gradient, GradientOptions, Spacing};
+///
+/// // numpy.gradient(np.array([[1., 2., 6.], [3., 4., 5.]]), 2.0)
+/// let f = array![[1.0, 2.0, 6.0], [3.0, 4.0, 5.0]];
+/// let g = gradient(&f, &GradientOptions::new().spacing(Spacing::Uniform(2.0)))?;
+/// assert_eq!(g[0], array![[1.0, 1.0, -0.5], [1.0, 1.0, -0.5]]);
+/// assert_eq!(g[1], array![[0.5, 1.25, 2.0], [0.5, 0.5, 0.5]]);
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// Every invalid option gives an [`Error`] naming the axis and the numbers
+/// involved (see [`Plan::new`]); so does a backend that cannot run.
+pub fn gradient<T, S, D>(f: &ArrayBase<S, D>, opts: &GradientOptions) -> Result<Vec<Array<T, D>>>
+where
+    T: Element,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    gradient_with_backend(f, opts).map(|g| g.arrays)
+}
+
+/// [`gradient`], also telling which backend ran (useful with [`Backend::Auto`]).
+///
+/// ```
+/// use ndarray::Array1;
+/// use ndgrad::{gradient_with_backend, Backend, GradientOptions};
+///
+/// let f = Array1::linspace(0.0, 1.0, 11);
+/// let g = gradient_with_backend(&f, &GradientOptions::new().backend(Backend::Reference))?;
+/// assert_eq!(g.backend, Backend::Reference);
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`gradient`].
+pub fn gradient_with_backend<T, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Gradients<T, D>>
+where
+    T: Element,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let plan = Plan::new(f.shape(), opts)?;
+    let backend = resolve_backend(opts.backend)?;
+    let data = f.as_standard_layout();
+    let data = data
+        .as_slice()
+        .expect("an array in standard layout is contiguous");
+    let outputs = match backend {
+        Backend::Reference => reference::gradient(&plan, data),
+        other => unreachable!("resolve_backend never returns {other:?}"),
+    };
+    let arrays = outputs
+        .into_iter()
+        .map(|v| {
+            Array::from_shape_vec(f.raw_dim(), v).expect("a backend returns one value per element")
+        })
+        .collect();
+    Ok(Gradients { arrays, backend })
+}
+
+/// The backend that `requested` runs on in this build and on this machine.
+///
+/// # Errors
+///
+/// [`Error::BackendUnavailable`] when `requested` cannot run here.
+pub fn resolve_backend(requested: Backend) -> Result<Backend> {
+    match requested {
+        Backend::Reference | Backend::Auto => Ok(Backend::Reference),
+        Backend::Gpu | Backend::Cpu => Err(Error::BackendUnavailable {
+            backend: requested,
+            reason: "this version of ndgrad does not implement it yet; use the reference backend"
+                .into(),
+        }),
+    }
+}

@@ -1,0 +1,188 @@
+//! Validation: options + shape → [`Plan`].
+//!
+//! This is the one place where the errors a caller can make are raised, in
+//! the order numpy raises them: axes first, then the number of spacing items,
+//! then each coordinate array, then each axis's length. A backend receives a
+//! `Plan` and can assume it is valid.
+
+use crate::error::{Error, Result};
+use crate::options::{Axes, AxisSpacing, EdgeOrder, GradientOptions, Spacing};
+use crate::stencil::{Stencil, Steps};
+
+/// One requested axis, reduced to the three extents every backend works with.
+///
+/// For axis `k` of a C-ordered array of shape `s`: `outer = Π s[..k]`,
+/// `n = s[k]`, `inner = Π s[k+1..]`; element `(o, i, j)` lives at
+/// `(o·n + i)·inner + j`, and its neighbours along the axis are `±inner` away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisPlan {
+    /// The axis, made non-negative.
+    pub axis: usize,
+    /// The product of the extents before the axis.
+    pub outer: usize,
+    /// The length of the axis.
+    pub n: usize,
+    /// The product of the extents after the axis (the stride of the axis in
+    /// a C-ordered array).
+    pub inner: usize,
+    /// How each point along the axis is formed.
+    pub stencil: Stencil,
+}
+
+impl AxisPlan {
+    /// The flat C-order index of element `(o, i, j)`.
+    pub fn index(&self, o: usize, i: usize, j: usize) -> usize {
+        (o * self.n + i) * self.inner + j
+    }
+}
+
+/// A validated gradient request: the shape and one [`AxisPlan`] per requested
+/// axis, in the order the axes were requested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The shape of the input (and of every output).
+    pub shape: Vec<usize>,
+    /// The requested axes, in order.
+    pub axes: Vec<AxisPlan>,
+}
+
+impl Plan {
+    /// Validates `opts` against an array of `shape`.
+    ///
+    /// # Errors
+    ///
+    /// Every [`Error`] a caller can cause with the options: an axis out of
+    /// range or repeated, the wrong number of spacing items, a coordinate
+    /// array that is not 1-D, of the wrong length or shorter than 2, and an
+    /// axis shorter than `edge_order + 1` (which includes every zero-length
+    /// axis that is differentiated).
+    ///
+    /// ```
+    /// use ndgrad::plan::Plan;
+    /// use ndgrad::GradientOptions;
+    ///
+    /// let plan = Plan::new(&[4, 5, 6], &GradientOptions::new().axis(-2)).unwrap();
+    /// let a = &plan.axes[0];
+    /// assert_eq!((a.axis, a.outer, a.n, a.inner), (1, 4, 5, 6));
+    /// ```
+    pub fn new(shape: &[usize], opts: &GradientOptions) -> Result<Plan> {
+        let axes = normalize_axes(&opts.axes, shape.len())?;
+        let spacing = per_axis_spacing(&opts.spacing, axes.len())?;
+        let steps = axes
+            .iter()
+            .zip(spacing)
+            .map(|(&axis, item)| steps_of(axis, shape[axis], item))
+            .collect::<Result<Vec<_>>>()?;
+        let axes = axes
+            .into_iter()
+            .zip(steps)
+            .map(|(axis, steps)| axis_plan(shape, axis, steps, opts.edge_order))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Plan {
+            shape: shape.to_vec(),
+            axes,
+        })
+    }
+
+    /// The number of elements of the input (and of each output).
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the input has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn normalize_axes(axes: &Axes, ndim: usize) -> Result<Vec<usize>> {
+    let list = match axes {
+        Axes::All => return Ok((0..ndim).collect()),
+        Axes::List(list) => list,
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for &axis in list {
+        let k = if axis < 0 {
+            axis.checked_add(ndim as isize)
+        } else {
+            Some(axis)
+        };
+        let k = match k {
+            Some(k) if k >= 0 && (k as usize) < ndim => k as usize,
+            _ => return Err(Error::AxisOutOfRange { axis, ndim }),
+        };
+        if out.contains(&k) {
+            return Err(Error::RepeatedAxis { axis: k });
+        }
+        out.push(k);
+    }
+    Ok(out)
+}
+
+/// numpy's `*varargs` rule: none, one scalar, or one item per requested axis.
+fn per_axis_spacing(spacing: &Spacing, naxes: usize) -> Result<Vec<AxisSpacing>> {
+    match spacing {
+        Spacing::Unit => Ok(vec![AxisSpacing::Scalar(1.0); naxes]),
+        Spacing::Uniform(h) => Ok(vec![AxisSpacing::Scalar(*h); naxes]),
+        Spacing::PerAxis(items) if items.is_empty() => Ok(vec![AxisSpacing::Scalar(1.0); naxes]),
+        Spacing::PerAxis(items) => match items.as_slice() {
+            [AxisSpacing::Scalar(h)] => Ok(vec![AxisSpacing::Scalar(*h); naxes]),
+            items if items.len() == naxes => Ok(items.to_vec()),
+            items => Err(Error::SpacingCount {
+                given: items.len(),
+                axes: naxes,
+            }),
+        },
+    }
+}
+
+fn steps_of(axis: usize, len: usize, item: AxisSpacing) -> Result<Steps> {
+    match item {
+        AxisSpacing::Scalar(h) => Ok(Steps::Uniform(h)),
+        AxisSpacing::Coordinates(x) => {
+            if x.ndim() != 1 {
+                return Err(Error::CoordinatesNotOneDimensional {
+                    axis,
+                    ndim: x.ndim(),
+                });
+            }
+            if x.len() != len {
+                return Err(Error::CoordinatesLength {
+                    axis,
+                    len: x.len(),
+                    expected: len,
+                });
+            }
+            if x.len() < 2 {
+                return Err(Error::CoordinatesTooShort { axis, len: x.len() });
+            }
+            let x: Vec<f64> = x.iter().copied().collect();
+            Ok(Steps::from_coordinates(&x))
+        }
+    }
+}
+
+fn axis_plan(
+    shape: &[usize],
+    axis: usize,
+    steps: Steps,
+    edge_order: EdgeOrder,
+) -> Result<AxisPlan> {
+    let n = shape[axis];
+    let required = edge_order.get() + 1;
+    if n < required {
+        return Err(Error::AxisTooShort {
+            axis,
+            len: n,
+            edge_order,
+            required,
+        });
+    }
+    Ok(AxisPlan {
+        axis,
+        outer: shape[..axis].iter().product(),
+        n,
+        inner: shape[axis + 1..].iter().product(),
+        stencil: Stencil::new(n, steps, edge_order),
+    })
+}

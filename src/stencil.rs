@@ -1,0 +1,292 @@
+//! numpy's finite-difference formulas, written down once.
+//!
+//! This is the only place the coefficients of `numpy.gradient` appear
+//! (numpy/lib/_function_base_impl.py, `gradient`; DESIGN.md §2). Every backend
+//! asks a [`Stencil`] how each point along an axis is formed; none of them
+//! re-derives a coefficient. Everything here is computed in `f64`, in the same
+//! order of operations as numpy, so the reference matches numpy bit for bit
+//! on `f64` input.
+
+use crate::options::EdgeOrder;
+
+/// The spacing of one axis after numpy's reduction of its spacing argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Steps {
+    /// One distance `h` between all neighbours: a scalar spacing, or
+    /// coordinates whose differences are all exactly equal.
+    Uniform(f64),
+    /// `dx[i] = x[i + 1] − x[i]` for coordinates `x`; its length is `n − 1`.
+    NonUniform(Vec<f64>),
+}
+
+impl Steps {
+    /// Reduces coordinates as numpy does: `dx = diff(x)`, and if every `dx`
+    /// equals `dx[0]` exactly (no tolerance) the axis is uniform with `h = dx[0]`.
+    ///
+    /// `x` must hold at least two points ([`crate::plan::Plan::new`] checks).
+    pub fn from_coordinates(x: &[f64]) -> Steps {
+        let dx: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+        if dx.iter().all(|&d| d == dx[0]) {
+            Steps::Uniform(dx[0])
+        } else {
+            Steps::NonUniform(dx)
+        }
+    }
+}
+
+/// How one output point is formed from the samples `f` of its lane along the axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tap {
+    /// `(f[hi] − f[lo]) / denom`: the uniform interior (`denom = 2h`) and the
+    /// first-order edges (`denom = h` or the edge's `dx`).
+    Difference {
+        /// Index of the subtracted sample.
+        lo: usize,
+        /// Index of the other sample.
+        hi: usize,
+        /// The divisor.
+        denom: f64,
+    },
+    /// `w[0]·f[first] + w[1]·f[first + 1] + w[2]·f[first + 2]`, summed left to
+    /// right: the non-uniform interior and the second-order edges.
+    Weighted {
+        /// Index of the first of the three samples.
+        first: usize,
+        /// The three weights.
+        w: [f64; 3],
+    },
+}
+
+impl Tap {
+    /// Evaluates the tap in `f64` on the samples that `f` returns by index.
+    pub fn apply(&self, f: impl Fn(usize) -> f64) -> f64 {
+        match *self {
+            Tap::Difference { lo, hi, denom } => (f(hi) - f(lo)) / denom,
+            Tap::Weighted { first, w } => {
+                w[0] * f(first) + w[1] * f(first + 1) + w[2] * f(first + 2)
+            }
+        }
+    }
+}
+
+/// The interior points `1..n−1` of an axis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Interior {
+    /// `(f[i+1] − f[i−1]) / two_h`.
+    Uniform {
+        /// `2h`, computed as numpy does (`2. * h`).
+        two_h: f64,
+    },
+    /// `a·f[i−1] + b·f[i] + c·f[i+1]` with `[a, b, c] = weights[i − 1]`.
+    NonUniform {
+        /// One `[a, b, c]` per interior point; length `n − 2` (empty when n = 2).
+        weights: Vec<[f64; 3]>,
+    },
+}
+
+/// The complete recipe for differentiating one axis of length `n`.
+///
+/// ```
+/// use ndgrad::stencil::{Stencil, Steps, Tap};
+/// use ndgrad::EdgeOrder;
+///
+/// // numpy.gradient([1., 2., 4., 7.]) == [1., 1.5, 2.5, 3.]
+/// let s = Stencil::new(4, Steps::Uniform(1.0), EdgeOrder::First);
+/// let f = [1.0, 2.0, 4.0, 7.0];
+/// let g: Vec<f64> = (0..4).map(|i| s.tap(i).apply(|k| f[k])).collect();
+/// assert_eq!(g, [1.0, 1.5, 2.5, 3.0]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stencil {
+    n: usize,
+    edge_order: EdgeOrder,
+    interior: Interior,
+    first: Tap,
+    last: Tap,
+}
+
+impl Stencil {
+    /// Builds the stencil of an axis of length `n`.
+    ///
+    /// # Panics
+    ///
+    /// If `n < edge_order + 1`, or if non-uniform `steps` do not hold `n − 1`
+    /// differences; [`crate::plan::Plan::new`] rejects both with an `Err` first.
+    pub fn new(n: usize, steps: Steps, edge_order: EdgeOrder) -> Stencil {
+        assert!(n > edge_order.get(), "axis too short for the edge order");
+        let (interior, first, last) = match steps {
+            Steps::Uniform(h) => Self::uniform(n, h, edge_order),
+            Steps::NonUniform(dx) => {
+                assert_eq!(dx.len(), n - 1, "one difference per neighbouring pair");
+                Self::non_uniform(n, &dx, edge_order)
+            }
+        };
+        Stencil {
+            n,
+            edge_order,
+            interior,
+            first,
+            last,
+        }
+    }
+
+    fn uniform(n: usize, h: f64, edge_order: EdgeOrder) -> (Interior, Tap, Tap) {
+        let interior = Interior::Uniform { two_h: 2. * h };
+        let (first, last) = match edge_order {
+            EdgeOrder::First => (
+                Tap::Difference {
+                    lo: 0,
+                    hi: 1,
+                    denom: h,
+                },
+                Tap::Difference {
+                    lo: n - 2,
+                    hi: n - 1,
+                    denom: h,
+                },
+            ),
+            EdgeOrder::Second => (
+                Tap::Weighted {
+                    first: 0,
+                    w: [-1.5 / h, 2. / h, -0.5 / h],
+                },
+                Tap::Weighted {
+                    first: n - 3,
+                    w: [0.5 / h, -2. / h, 1.5 / h],
+                },
+            ),
+        };
+        (interior, first, last)
+    }
+
+    fn non_uniform(n: usize, dx: &[f64], edge_order: EdgeOrder) -> (Interior, Tap, Tap) {
+        let weights = dx
+            .windows(2)
+            .map(|d| {
+                let (dx1, dx2) = (d[0], d[1]);
+                let a = -(dx2) / (dx1 * (dx1 + dx2));
+                let b = (dx2 - dx1) / (dx1 * dx2);
+                let c = dx1 / (dx2 * (dx1 + dx2));
+                [a, b, c]
+            })
+            .collect();
+        let (first, last) = match edge_order {
+            EdgeOrder::First => (
+                Tap::Difference {
+                    lo: 0,
+                    hi: 1,
+                    denom: dx[0],
+                },
+                Tap::Difference {
+                    lo: n - 2,
+                    hi: n - 1,
+                    denom: dx[n - 2],
+                },
+            ),
+            EdgeOrder::Second => {
+                let (dx1, dx2) = (dx[0], dx[1]);
+                let a = -(2. * dx1 + dx2) / (dx1 * (dx1 + dx2));
+                let b = (dx1 + dx2) / (dx1 * dx2);
+                let c = -dx1 / (dx2 * (dx1 + dx2));
+                let first = Tap::Weighted {
+                    first: 0,
+                    w: [a, b, c],
+                };
+                let (dx1, dx2) = (dx[n - 3], dx[n - 2]);
+                let a = (dx2) / (dx1 * (dx1 + dx2));
+                let b = -(dx2 + dx1) / (dx1 * dx2);
+                let c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2));
+                let last = Tap::Weighted {
+                    first: n - 3,
+                    w: [a, b, c],
+                };
+                (first, last)
+            }
+        };
+        (Interior::NonUniform { weights }, first, last)
+    }
+
+    /// The length of the axis.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Always `false`: an axis with a stencil has at least two points.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The edge order the boundary taps were built for.
+    pub fn edge_order(&self) -> EdgeOrder {
+        self.edge_order
+    }
+
+    /// The interior points `1..n−1`.
+    pub fn interior(&self) -> &Interior {
+        &self.interior
+    }
+
+    /// The tap of point 0.
+    pub fn first(&self) -> Tap {
+        self.first
+    }
+
+    /// The tap of point `n − 1`.
+    pub fn last(&self) -> Tap {
+        self.last
+    }
+
+    /// The tap of point `i` (`0 ≤ i < n`).
+    pub fn tap(&self, i: usize) -> Tap {
+        if i == 0 {
+            self.first
+        } else if i == self.n - 1 {
+            self.last
+        } else {
+            match &self.interior {
+                Interior::Uniform { two_h } => Tap::Difference {
+                    lo: i - 1,
+                    hi: i + 1,
+                    denom: *two_h,
+                },
+                Interior::NonUniform { weights } => Tap::Weighted {
+                    first: i - 1,
+                    w: weights[i - 1],
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_differences_reduce_to_uniform_exactly() {
+        assert_eq!(
+            Steps::from_coordinates(&[0.0, 2.0, 4.0, 6.0]),
+            Steps::Uniform(2.0)
+        );
+        assert_eq!(
+            Steps::from_coordinates(&[6.0, 4.0, 2.0]),
+            Steps::Uniform(-2.0)
+        );
+        // 0.1 steps are not exactly equal in binary: numpy takes the non-uniform path.
+        assert!(matches!(
+            Steps::from_coordinates(&[0.0, 0.1, 0.2, 0.3]),
+            Steps::NonUniform(_)
+        ));
+    }
+
+    #[test]
+    fn second_order_edges_are_exact_on_quadratics() {
+        let x = [0.0, 0.5, 1.5, 3.0, 3.25];
+        let f: Vec<f64> = x.iter().map(|&x| x * x - 3.0 * x).collect();
+        let s = Stencil::new(5, Steps::from_coordinates(&x), EdgeOrder::Second);
+        for (i, &xi) in x.iter().enumerate() {
+            let g = s.tap(i).apply(|k| f[k]);
+            assert!((g - (2.0 * xi - 3.0)).abs() < 1e-12, "point {i}: {g}");
+        }
+    }
+}
