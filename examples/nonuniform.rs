@@ -15,13 +15,16 @@ use std::error::Error;
 use ndarray::Array1;
 use ndgrad::{gradient_with_backend, AxisSpacing, EdgeOrder, GradientOptions};
 
+/// A test function and its exact derivative.
+type Case = (&'static str, fn(f64) -> f64, fn(f64) -> f64);
+
 fn main() -> Result<(), Box<dyn Error>> {
     let n: usize = std::env::args().nth(1).map_or(Ok(200), |s| s.parse())?;
     if n < 3 {
         return Err("N must be at least 3".into());
     }
     let x = Array1::logspace(10.0, -2.0, 1.0, n);
-    let cases: [(&str, fn(f64) -> f64, fn(f64) -> f64); 2] = [
+    let cases: [Case; 2] = [
         ("x^2", |x| x * x, |x| 2.0 * x),
         ("sin(x)", f64::sin, f64::cos),
     ];

@@ -14,6 +14,9 @@ use std::error::Error;
 use ndarray::{Array3, Zip};
 use ndgrad::{gradient_with_backend, EdgeOrder, GradientOptions, Spacing};
 
+/// An exact partial derivative as a function of (x, y, z).
+type Partial = fn(f64, f64, f64) -> f64;
+
 fn main() -> Result<(), Box<dyn Error>> {
     let n: usize = std::env::args().nth(1).map_or(Ok(64), |s| s.parse())?;
     if n < 3 {
@@ -25,10 +28,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         let (x, y, z) = (coord(i), coord(j), coord(k));
         x.sin() * (2.0 * y).cos() + z * z / 2.0
     });
-    let exact: [Box<dyn Fn(f64, f64, f64) -> f64>; 3] = [
-        Box::new(|x, y, _| x.cos() * (2.0 * y).cos()),
-        Box::new(|x, y, _| -2.0 * x.sin() * (2.0 * y).sin()),
-        Box::new(|_, _, z| z),
+    let exact: [Partial; 3] = [
+        |x, y, _| x.cos() * (2.0 * y).cos(),
+        |x, y, _| -2.0 * x.sin() * (2.0 * y).sin(),
+        |_, _, z| z,
     ];
 
     for edge_order in [EdgeOrder::First, EdgeOrder::Second] {
