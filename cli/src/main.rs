@@ -1,2 +1,112 @@
 //! The `ndgrad` command-line tool.
-fn main() {}
+//!
+//! Each subcommand lives in its own module with a clap `Args` struct and a
+//! `run` function returning `Result<(), Failure>`; `main` only parses and
+//! reports.
+//!
+//! Exit codes: 0 on success (and for `--help`/`--version`), 2 for invalid
+//! arguments (as clap does), 1 for every other failure. A failure prints
+//! exactly one line on stderr, starting with `ndgrad: `.
+
+mod failure;
+mod gradient;
+mod npy;
+mod npz;
+
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// numpy.gradient for N-dimensional arrays, on the GPU or the CPU.
+#[derive(Debug, Parser)]
+#[command(name = "ndgrad", version, subcommand_required = true)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Differentiate a .npy array (numpy.gradient) into a .npz file.
+    Gradient(gradient::GradientArgs),
+}
+
+/// The exit code for invalid arguments, as clap uses it.
+const USAGE_EXIT_CODE: u8 = 2;
+
+/// Parses the command line, runs the subcommand, reports a failure on one line.
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return report_clap_error(&error),
+    };
+    let result = match &cli.command {
+        Command::Gradient(args) => gradient::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("ndgrad: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Prints help and version as clap does; every real error as one line.
+fn report_clap_error(error: &clap::Error) -> ExitCode {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // Help and version go to stdout with exit code 0; a failed print is not worth a message.
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let names: Vec<String> = Cli::command()
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .filter(|name| name != "help")
+                .collect();
+            eprintln!(
+                "ndgrad: a subcommand is required: {} (see 'ndgrad --help')",
+                names.join(", ")
+            );
+            ExitCode::from(USAGE_EXIT_CODE)
+        }
+        _ => {
+            eprintln!(
+                "ndgrad: {} (see '{} --help')",
+                first_paragraph(&error.render().to_string()),
+                failed_command()
+            );
+            ExitCode::from(USAGE_EXIT_CODE)
+        }
+    }
+}
+
+/// The first paragraph of clap's multi-line error (the error itself, possibly
+/// with the missing arguments listed below it) on one line.
+fn first_paragraph(rendered: &str) -> String {
+    let text = rendered.trim_start();
+    let text = text.strip_prefix("error:").unwrap_or(text);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    lines.join(" ")
+}
+
+/// The command whose help to point at: `ndgrad SUBCOMMAND` when the first
+/// word of the command line names one, else `ndgrad`.
+fn failed_command() -> String {
+    let first_word = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    match first_word {
+        Some(word) if Cli::command().find_subcommand(&word).is_some() && word != "help" => {
+            format!("ndgrad {word}")
+        }
+        _ => "ndgrad".to_string(),
+    }
+}

@@ -1,0 +1,86 @@
+//! Writing `.npz` files atomically: the archive is written to a temporary file
+//! beside the output and renamed over it only once complete, so a failure at
+//! any point leaves no output (and no half-written one) behind.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::ArrayD;
+use ndarray_npy::{NpzWriter, WritableElement};
+
+/// Why the output could not be written. The message is one line and names the path.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write output {path:?}: {reason}")]
+pub struct WriteError {
+    /// The output path.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The directory `path` will be created in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks, before any work is done, that `path` can be created: its directory
+/// exists and `path` is not itself a directory.
+///
+/// # Errors
+///
+/// A [`WriteError`] saying which of the two is not so.
+pub fn check_destination(path: &Path) -> Result<(), WriteError> {
+    let fail = |reason: &str| WriteError {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    if !parent_dir(path).is_dir() {
+        return Err(fail("its directory does not exist"));
+    }
+    if path.is_dir() {
+        return Err(fail("it is a directory"));
+    }
+    Ok(())
+}
+
+/// Writes `arrays` into an uncompressed `.npz` at `path` (what `numpy.savez`
+/// writes), each under its name (`np.load(path)[name]`), replacing any file
+/// already there.
+///
+/// # Errors
+///
+/// A [`WriteError`] when the temporary file cannot be created or written, or
+/// cannot be renamed to `path`; the temporary file is removed in every case.
+pub fn write_atomically<T: WritableElement>(
+    path: &Path,
+    arrays: &[(String, ArrayD<T>)],
+) -> Result<(), WriteError> {
+    let fail = |reason: String| WriteError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ndgrad-").suffix(".npz.tmp");
+    // Let the umask decide, as for any new file (tempfile's default is owner-only).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    // Dropping `temp` on any early return deletes the temporary file.
+    let temp = builder
+        .tempfile_in(parent_dir(path))
+        .map_err(|e| fail(format!("cannot create a temporary file beside it: {e}")))?;
+    let mut npz = NpzWriter::new(BufWriter::new(temp.as_file()));
+    for (name, array) in arrays {
+        npz.add_array(name.as_str(), array)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    npz.finish()
+        .map_err(|e| fail(e.to_string()))?
+        .flush()
+        .map_err(|e| fail(e.to_string()))?;
+    temp.as_file().sync_all().map_err(|e| fail(e.to_string()))?;
+    temp.persist(path).map_err(|e| fail(e.error.to_string()))?;
+    Ok(())
+}

@@ -1,0 +1,801 @@
+//! The `ndgrad` binary tested as a process: inputs are written as `.npy`
+//! files, the CLI is run, and its `.npz` output is compared exactly with
+//! `ndgrad::gradient` on the reference backend (the same code path), or its
+//! failure is checked: exit code, one line on stderr, no file left behind.
+
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::{write_npy, NpzReader, ReadableElement};
+use ndgrad::{AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Spacing};
+
+/// A small deterministic generator (SplitMix64), so every run sees the same
+/// random inputs without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// An array of `shape` in standard layout, uniform in `[-10, 10)`.
+    fn array(&mut self, shape: &[usize]) -> ArrayD<f64> {
+        ArrayD::from_shape_simple_fn(IxDyn(shape), || self.uniform(-10.0, 10.0))
+    }
+
+    /// Strictly increasing, unevenly spaced coordinates.
+    fn coordinates(&mut self, n: usize) -> Vec<f64> {
+        let mut x = self.uniform(-5.0, 5.0);
+        (0..n)
+            .map(|_| {
+                x += self.uniform(0.1, 1.0);
+                x
+            })
+            .collect()
+    }
+}
+
+/// A scratch directory: inputs are written at its root, outputs go to `out/`,
+/// which must hold nothing but the expected output afterwards.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// An empty scratch directory with an empty `out/`.
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("out")).unwrap();
+        Scratch { dir }
+    }
+
+    /// A path at the root (for inputs).
+    fn input(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A path in `out/`.
+    fn output(&self, name: &str) -> PathBuf {
+        self.dir.path().join("out").join(name)
+    }
+
+    /// The names of the files in `out/`, sorted.
+    fn outputs(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.dir.path().join("out"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Runs the built binary with `args`.
+fn ndgrad<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_ndgrad"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `ndgrad gradient INPUT -o OUTPUT --backend reference EXTRA...`.
+fn gradient(input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&OsStr> = vec![
+        "gradient".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        output.as_os_str(),
+        "--backend".as_ref(),
+        "reference".as_ref(),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    ndgrad(args)
+}
+
+/// The process's stderr as text.
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Exit 0, nothing on stdout, one summary line on stderr.
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        stderr(out)
+    );
+    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
+    let err = stderr(out);
+    assert!(
+        err.starts_with("ndgrad: wrote ") && err.lines().count() == 1,
+        "{err:?}"
+    );
+}
+
+/// The exit code is `code` (never a panic's 101), stderr is exactly one line
+/// starting with `ndgrad: ` and containing `needle`, and `out/` holds exactly
+/// `left` (no output, no temporary file).
+fn assert_clean_failure_leaving(
+    out: &Output,
+    scratch: &Scratch,
+    code: i32,
+    needle: &str,
+    left: &[&str],
+) {
+    let err = stderr(out);
+    assert_ne!(out.status.code(), Some(101), "panicked: {err}");
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
+    assert!(err.ends_with('\n'), "{err:?}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    let line = err.trim_end_matches('\n');
+    assert!(
+        line.starts_with("ndgrad: ") && line.len() > "ndgrad: ".len(),
+        "{err:?}"
+    );
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    assert_eq!(scratch.outputs(), left, "files left in out/");
+}
+
+/// [`assert_clean_failure_leaving`] with `out/` empty.
+fn assert_clean_failure(out: &Output, scratch: &Scratch, code: i32, needle: &str) {
+    assert_clean_failure_leaving(out, scratch, code, needle, &[]);
+}
+
+/// The arrays of an `.npz`, in the archive's order, read as `T` (which fails
+/// if the stored dtype is not `T`).
+fn read_npz<T: ReadableElement>(path: &Path) -> Vec<(String, ArrayD<T>)> {
+    let mut npz = NpzReader::new(File::open(path).unwrap()).unwrap();
+    let names = npz.names().unwrap();
+    names
+        .into_iter()
+        .map(|name| {
+            let array = npz.by_name(&name).unwrap();
+            (name, array)
+        })
+        .collect()
+}
+
+/// `ndgrad::gradient` on the reference backend, named as the CLI names them.
+fn expected<T: Element>(
+    f: &ArrayD<T>,
+    opts: GradientOptions,
+    names: &[&str],
+) -> Vec<(String, ArrayD<T>)> {
+    let arrays = ndgrad::gradient(f, &opts.backend(Backend::Reference)).unwrap();
+    assert_eq!(arrays.len(), names.len());
+    names.iter().map(|n| n.to_string()).zip(arrays).collect()
+}
+
+/// A `.npy` file written by hand, for dtypes and byte orders `write_npy`
+/// does not produce.
+fn raw_npy(descr: &str, fortran_order: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+    let shape = match dims.as_slice() {
+        [n] => format!("({n},)"),
+        dims => format!("({})", dims.join(", ")),
+    };
+    let fortran = if fortran_order { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+// ---------------------------------------------------------------- success
+
+#[test]
+fn f64_every_axis_with_default_options_matches_the_reference() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(1);
+    for shape in [&[9][..], &[4, 5], &[3, 4, 5], &[2, 3, 3, 4]] {
+        let f = rng.array(shape);
+        write_npy(scratch.input("f.npy"), &f).unwrap();
+        let out = gradient(&scratch.input("f.npy"), &scratch.output("g.npz"), &[]);
+        assert_success(&out);
+        let names: Vec<String> = (0..shape.len()).map(|k| format!("axis{k}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            read_npz::<f64>(&scratch.output("g.npz")),
+            expected(&f, GradientOptions::new(), &names)
+        );
+        assert_eq!(scratch.outputs(), ["g.npz"]);
+    }
+}
+
+#[test]
+fn f32_input_gives_f32_output() {
+    let scratch = Scratch::new();
+    let f = Rng(2).array(&[6, 7]).mapv(|v| v as f32);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--spacing=0.5"],
+    ));
+    let opts = GradientOptions::new().spacing(Spacing::Uniform(0.5));
+    assert_eq!(
+        read_npz::<f32>(&scratch.output("g.npz")),
+        expected(&f, opts, &["axis0", "axis1"])
+    );
+}
+
+/// Writes random integers of type `$t` and checks the output is the f64
+/// gradient of the same values.
+macro_rules! check_integer_input {
+    ($scratch:expr, $rng:expr, $t:ty) => {{
+        let values = $rng.array(&[5, 4]).mapv(|v| (v * 10.0) as i64);
+        // [-100, 100) fits every signed type; shifted to [0, 200) for unsigned ones.
+        let offset = if <$t>::MIN == 0 { 100 } else { 0 };
+        let f = values.mapv(|v| (v + offset) as $t);
+        write_npy($scratch.input("f.npy"), &f).unwrap();
+        let out = gradient(
+            &$scratch.input("f.npy"),
+            &$scratch.output("g.npz"),
+            &["--edge-order", "2"],
+        );
+        assert_success(&out);
+        let as_f64 = f.mapv(|v| v as f64);
+        assert!(as_f64.iter().any(|&v| v != 0.0));
+        let opts = GradientOptions::new().edge_order(EdgeOrder::Second);
+        assert_eq!(
+            read_npz::<f64>(&$scratch.output("g.npz")),
+            expected(&as_f64, opts, &["axis0", "axis1"]),
+            "{}",
+            stringify!($t)
+        );
+    }};
+}
+
+#[test]
+fn integer_inputs_are_differentiated_as_f64() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(3);
+    check_integer_input!(scratch, rng, i8);
+    check_integer_input!(scratch, rng, i16);
+    check_integer_input!(scratch, rng, i32);
+    check_integer_input!(scratch, rng, i64);
+    check_integer_input!(scratch, rng, u8);
+    check_integer_input!(scratch, rng, u16);
+    check_integer_input!(scratch, rng, u32);
+    check_integer_input!(scratch, rng, u64);
+}
+
+#[test]
+fn big_endian_inputs_are_read() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(4);
+    let f = rng.array(&[3, 5]);
+    let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_be_bytes()).collect();
+    fs::write(
+        scratch.input("f.npy"),
+        raw_npy(">f8", false, &[3, 5], &bytes),
+    )
+    .unwrap();
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &[],
+    ));
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, GradientOptions::new(), &["axis0", "axis1"])
+    );
+
+    let ints = rng.array(&[7]).mapv(|v| (v * 1000.0) as i32);
+    let bytes: Vec<u8> = ints.iter().flat_map(|v| v.to_be_bytes()).collect();
+    fs::write(scratch.input("i.npy"), raw_npy(">i4", false, &[7], &bytes)).unwrap();
+    assert_success(&gradient(
+        &scratch.input("i.npy"),
+        &scratch.output("g.npz"),
+        &[],
+    ));
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&ints.mapv(f64::from), GradientOptions::new(), &["axis0"])
+    );
+}
+
+#[test]
+fn fortran_order_input_is_read_in_its_own_order() {
+    let scratch = Scratch::new();
+    let c_order = Rng(5).array(&[3, 4, 5]);
+    let mut fortran = ArrayD::zeros(IxDyn(&[3, 4, 5]).f());
+    fortran.assign(&c_order);
+    write_npy(scratch.input("f.npy"), &fortran).unwrap();
+    let bytes = fs::read(scratch.input("f.npy")).unwrap();
+    let header = String::from_utf8_lossy(&bytes[..128]);
+    assert!(header.contains("'fortran_order': True"), "{header}");
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--axis=2,0"],
+    ));
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(
+            &c_order,
+            GradientOptions::new().axes([2, 0]),
+            &["axis2", "axis0"]
+        )
+    );
+
+    let f32_fortran = fortran.mapv(|v| v as f32);
+    assert!(f32_fortran.t().is_standard_layout());
+    write_npy(scratch.input("f32.npy"), &f32_fortran).unwrap();
+    assert_success(&gradient(
+        &scratch.input("f32.npy"),
+        &scratch.output("g.npz"),
+        &[],
+    ));
+    assert_eq!(
+        read_npz::<f32>(&scratch.output("g.npz")),
+        expected(
+            &c_order.mapv(|v| v as f32),
+            GradientOptions::new(),
+            &["axis0", "axis1", "axis2"]
+        )
+    );
+}
+
+#[test]
+fn negative_scalar_spacing_applies_to_every_axis() {
+    let scratch = Scratch::new();
+    let f = Rng(6).array(&[4, 6]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--spacing=-1.5"],
+    ));
+    let opts = GradientOptions::new().spacing(Spacing::Uniform(-1.5));
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, opts, &["axis0", "axis1"])
+    );
+}
+
+#[test]
+fn per_axis_scalar_spacing_follows_the_axis_order() {
+    let scratch = Scratch::new();
+    let f = Rng(7).array(&[4, 5, 6]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--spacing=0.5,-2,3e-1", "--axis=-1,0,1"],
+    );
+    assert_success(&out);
+    let opts = GradientOptions::new().axes([-1, 0, 1]).per_axis_spacing([
+        0.5.into(),
+        (-2.0).into(),
+        0.3.into(),
+    ]);
+    let got = read_npz::<f64>(&scratch.output("g.npz"));
+    assert_eq!(got, expected(&f, opts, &["axis2", "axis0", "axis1"]));
+}
+
+#[test]
+fn coordinate_files_mixed_with_scalars_and_second_order_edges() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(8);
+    let f = rng.array(&[5, 7]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    let x = rng.coordinates(7);
+    write_npy(scratch.input("x.npy"), &ndarray::Array1::from(x.clone())).unwrap();
+    let x_arg = format!("--spacing=@{},0.25", scratch.input("x.npy").display());
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &[&x_arg, "--axis=-1,0", "--edge-order", "2"],
+    );
+    assert_success(&out);
+    let opts = GradientOptions::new()
+        .axes([-1, 0])
+        .edge_order(EdgeOrder::Second)
+        .per_axis_spacing([AxisSpacing::from(x), AxisSpacing::Scalar(0.25)]);
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, opts, &["axis1", "axis0"])
+    );
+}
+
+#[test]
+fn coordinates_of_any_numeric_dtype_are_converted_to_f64() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(9);
+    let f = rng.array(&[6, 4]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    // Decreasing f32 coordinates for axis 0, integer coordinates for axis 1.
+    let x: Vec<f32> = rng.coordinates(6).iter().rev().map(|&v| v as f32).collect();
+    write_npy(scratch.input("x.npy"), &ndarray::Array1::from(x.clone())).unwrap();
+    let y = ndarray::Array1::from(vec![0i16, 3, 4, 9]);
+    write_npy(scratch.input("y.npy"), &y).unwrap();
+    let spacing = format!(
+        "--spacing=@{},@{}",
+        scratch.input("x.npy").display(),
+        scratch.input("y.npy").display()
+    );
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &[&spacing],
+    ));
+    let opts = GradientOptions::new().per_axis_spacing([
+        AxisSpacing::from(x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()),
+        AxisSpacing::from(y.mapv(f64::from)),
+    ]);
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, opts, &["axis0", "axis1"])
+    );
+}
+
+#[test]
+fn zero_dimensional_input_gives_an_empty_archive() {
+    let scratch = Scratch::new();
+    fs::write(
+        scratch.input("f.npy"),
+        raw_npy("<f8", false, &[], &2.5f64.to_le_bytes()),
+    )
+    .unwrap();
+    let out = gradient(&scratch.input("f.npy"), &scratch.output("g.npz"), &[]);
+    assert_success(&out);
+    assert!(read_npz::<f64>(&scratch.output("g.npz")).is_empty());
+}
+
+#[test]
+fn the_default_backend_agrees_with_the_reference() {
+    let scratch = Scratch::new();
+    let f = Rng(10).array(&[16, 9]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    let out = ndgrad([
+        OsStr::new("gradient"),
+        scratch.input("f.npy").as_os_str(),
+        OsStr::new("-o"),
+        scratch.output("g.npz").as_os_str(),
+    ]);
+    assert_success(&out);
+    let want = expected(&f, GradientOptions::new(), &["axis0", "axis1"]);
+    let got = read_npz::<f64>(&scratch.output("g.npz"));
+    // Another backend may round differently: f64 within 1e-12 of max|f|/h (h = 1).
+    let tolerance = 1e-12 * f.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for ((got_name, got), (want_name, want)) in got.iter().zip(&want) {
+        assert_eq!(got_name, want_name);
+        let worst = (got - want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(worst <= tolerance, "{got_name}: {worst} > {tolerance}");
+    }
+    assert_eq!(got.len(), want.len());
+}
+
+#[test]
+fn quiet_success_prints_nothing_and_replaces_an_existing_output() {
+    let scratch = Scratch::new();
+    let f = Rng(11).array(&[5]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    fs::write(scratch.output("g.npz"), b"old contents").unwrap();
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--quiet"],
+    );
+    assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty());
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, GradientOptions::new(), &["axis0"])
+    );
+    assert_eq!(scratch.outputs(), ["g.npz"]);
+}
+
+#[test]
+fn help_prints_everything_and_succeeds() {
+    for args in [
+        &["--help"][..],
+        &["gradient", "--help"],
+        &["help", "gradient"],
+    ] {
+        let out = ndgrad(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Usage:") && help.lines().count() > 5,
+            "{help}"
+        );
+    }
+    let help = String::from_utf8_lossy(&ndgrad(["gradient", "--help"]).stdout).into_owned();
+    for option in [
+        "--output",
+        "--spacing",
+        "--axis",
+        "--edge-order",
+        "--backend",
+    ] {
+        assert!(help.contains(option), "{option} missing from help");
+    }
+}
+
+// ---------------------------------------------------------------- failures
+
+/// A scratch directory holding a random f64 array of `shape` as `f.npy`.
+fn scratch_with_input(shape: &[usize]) -> Scratch {
+    let scratch = Scratch::new();
+    write_npy(scratch.input("f.npy"), &Rng(99).array(shape)).unwrap();
+    scratch
+}
+
+/// Runs `gradient f.npy -o out/g.npz EXTRA` in `scratch`.
+fn run_on(scratch: &Scratch, extra: &[&str]) -> Output {
+    gradient(&scratch.input("f.npy"), &scratch.output("g.npz"), extra)
+}
+
+#[test]
+fn missing_input_fails_cleanly() {
+    let scratch = Scratch::new();
+    let out = gradient(&scratch.input("absent.npy"), &scratch.output("g.npz"), &[]);
+    assert_clean_failure(&out, &scratch, 1, "absent.npy");
+}
+
+#[test]
+fn random_bytes_fail_cleanly() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(12);
+    for len in [0, 3, 100, 1000] {
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        fs::write(scratch.input("f.npy"), &bytes).unwrap();
+        assert_clean_failure(&run_on(&scratch, &[]), &scratch, 1, "not a .npy file");
+        // The same garbage behind a valid magic string and version.
+        let mut bytes_after_magic = b"\x93NUMPY\x01\x00".to_vec();
+        bytes_after_magic.extend_from_slice(&bytes);
+        fs::write(scratch.input("f.npy"), &bytes_after_magic).unwrap();
+        assert_clean_failure(&run_on(&scratch, &[]), &scratch, 1, "cannot read input");
+    }
+}
+
+#[test]
+fn truncated_files_fail_cleanly() {
+    let scratch = Scratch::new();
+    write_npy(scratch.input("whole.npy"), &Rng(13).array(&[4, 5])).unwrap();
+    let whole = fs::read(scratch.input("whole.npy")).unwrap();
+    // Inside the preamble, inside the header, right after it, inside the data, one byte short.
+    for cut in [7, 9, 40, 128, 200, whole.len() - 1] {
+        fs::write(scratch.input("f.npy"), &whole[..cut]).unwrap();
+        let needle = if cut <= 128 {
+            "truncated file"
+        } else {
+            "truncated data"
+        };
+        let needle = if cut == 128 { "truncated data" } else { needle };
+        assert_clean_failure(&run_on(&scratch, &[]), &scratch, 1, needle);
+    }
+}
+
+#[test]
+fn unsupported_dtypes_are_named() {
+    let scratch = Scratch::new();
+    for (descr, size, name) in [
+        ("|b1", 1, "bool"),
+        ("<f2", 2, "float16"),
+        ("<c16", 16, "complex128"),
+        ("|O", 8, "object"),
+        ("<U3", 12, "str"),
+    ] {
+        fs::write(
+            scratch.input("f.npy"),
+            raw_npy(descr, false, &[4], &vec![1u8; 4 * size]),
+        )
+        .unwrap();
+        let out = run_on(&scratch, &[]);
+        assert_clean_failure(&out, &scratch, 1, &format!("unsupported dtype {name}"));
+    }
+}
+
+#[test]
+fn bad_edge_order_is_a_usage_error() {
+    let scratch = scratch_with_input(&[5, 5]);
+    for order in ["0", "3", "two", ""] {
+        let arg = format!("--edge-order={order}");
+        assert_clean_failure(&run_on(&scratch, &[&arg]), &scratch, 2, "edge order");
+    }
+}
+
+#[test]
+fn bad_axes_fail_cleanly() {
+    let scratch = scratch_with_input(&[5, 5]);
+    assert_clean_failure(
+        &run_on(&scratch, &["--axis=2"]),
+        &scratch,
+        1,
+        "axis 2 is out of range",
+    );
+    assert_clean_failure(
+        &run_on(&scratch, &["--axis=-3"]),
+        &scratch,
+        1,
+        "axis -3 is out of range",
+    );
+    assert_clean_failure(
+        &run_on(&scratch, &["--axis=0,-2"]),
+        &scratch,
+        1,
+        "axis 0 is requested more than once",
+    );
+    assert_clean_failure(&run_on(&scratch, &["--axis=x"]), &scratch, 2, "--axis");
+    assert_clean_failure(&run_on(&scratch, &["--axis=0,,1"]), &scratch, 2, "--axis");
+}
+
+#[test]
+fn wrong_spacing_count_fails_cleanly() {
+    let scratch = scratch_with_input(&[5, 5]);
+    assert_clean_failure(
+        &run_on(&scratch, &["--spacing=1,2,3"]),
+        &scratch,
+        1,
+        "3 spacing items were given for 2 requested axes",
+    );
+    assert_clean_failure(
+        &run_on(&scratch, &["--spacing=1,2", "--axis=1"]),
+        &scratch,
+        1,
+        "2 spacing items were given for 1 requested axes",
+    );
+}
+
+#[test]
+fn bad_spacing_items_are_usage_errors() {
+    let scratch = scratch_with_input(&[5, 5]);
+    for spacing in [
+        "--spacing=abc",
+        "--spacing=1,,2",
+        "--spacing=@",
+        "--spacing=",
+    ] {
+        assert_clean_failure(&run_on(&scratch, &[spacing]), &scratch, 2, "--spacing");
+    }
+}
+
+#[test]
+fn bad_coordinate_files_fail_cleanly() {
+    let scratch = scratch_with_input(&[5, 6]);
+    let mut rng = Rng(14);
+    let at = |name: &str| format!("--spacing=@{},1", scratch.input(name).display());
+
+    write_npy(
+        scratch.input("short.npy"),
+        &ndarray::Array1::from(rng.coordinates(4)),
+    )
+    .unwrap();
+    assert_clean_failure(
+        &run_on(&scratch, &[&at("short.npy")]),
+        &scratch,
+        1,
+        "the coordinates for axis 0 have 4 elements, but the axis has 5",
+    );
+
+    write_npy(scratch.input("flat.npy"), &rng.array(&[5, 1])).unwrap();
+    assert_clean_failure(
+        &run_on(&scratch, &[&at("flat.npy")]),
+        &scratch,
+        1,
+        "coordinates must be 1-D",
+    );
+
+    assert_clean_failure(
+        &run_on(&scratch, &[&at("absent.npy")]),
+        &scratch,
+        1,
+        "absent.npy",
+    );
+
+    fs::write(
+        scratch.input("bool.npy"),
+        raw_npy("|b1", false, &[5], &[1; 5]),
+    )
+    .unwrap();
+    assert_clean_failure(&run_on(&scratch, &[&at("bool.npy")]), &scratch, 1, "bool");
+}
+
+#[test]
+fn an_axis_too_short_for_the_edge_order_fails_cleanly() {
+    let scratch = scratch_with_input(&[2, 6]);
+    let out = run_on(&scratch, &["--edge-order", "2"]);
+    assert_clean_failure(
+        &out,
+        &scratch,
+        1,
+        "at least edge_order + 1 = 3 elements are required",
+    );
+    let out = run_on(&scratch, &["--axis=1", "--spacing=0.5"]);
+    assert!(
+        out.status.success(),
+        "the long axis alone is fine: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unknown_and_unavailable_backends_fail_cleanly() {
+    let scratch = scratch_with_input(&[5, 5]);
+    let run = |backend: &str| {
+        ndgrad([
+            OsStr::new("gradient"),
+            scratch.input("f.npy").as_os_str(),
+            OsStr::new("-o"),
+            scratch.output("g.npz").as_os_str(),
+            OsStr::new("--backend"),
+            OsStr::new(backend),
+        ])
+    };
+    assert_clean_failure(&run("tpu"), &scratch, 2, "unknown backend 'tpu'");
+    for backend in ["gpu", "cpu"] {
+        let out = run(backend);
+        // Once the backend exists its result must match the reference instead.
+        if out.status.success() {
+            continue;
+        }
+        assert_clean_failure(&out, &scratch, 1, "backend is not available");
+    }
+}
+
+#[test]
+fn a_failure_leaves_an_existing_output_untouched() {
+    let scratch = scratch_with_input(&[5, 5]);
+    fs::write(scratch.output("g.npz"), b"old contents").unwrap();
+    let out = run_on(&scratch, &["--axis=7"]);
+    assert_clean_failure_leaving(&out, &scratch, 1, "out of range", &["g.npz"]);
+    assert_eq!(fs::read(scratch.output("g.npz")).unwrap(), b"old contents");
+}
+
+#[test]
+fn an_unwritable_destination_fails_cleanly() {
+    let scratch = scratch_with_input(&[5]);
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("missing/g.npz"),
+        &[],
+    );
+    assert_clean_failure(&out, &scratch, 1, "its directory does not exist");
+    fs::create_dir(scratch.output("dir.npz")).unwrap();
+    let out = gradient(&scratch.input("f.npy"), &scratch.output("dir.npz"), &[]);
+    assert_clean_failure_leaving(&out, &scratch, 1, "it is a directory", &["dir.npz"]);
+}
+
+#[test]
+fn argument_errors_are_one_line_with_exit_code_2() {
+    let scratch = scratch_with_input(&[5]);
+    let input = scratch.input("f.npy");
+    let input = input.to_str().unwrap();
+    for (args, needle) in [
+        (vec![], "a subcommand is required"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+        (vec!["gradient", input], "--output"),
+        (vec!["gradient", "-o", "x.npz"], "INPUT"),
+        (vec!["gradient", input, "-o", "x.npz", "--bogus"], "--bogus"),
+    ] {
+        assert_clean_failure(&ndgrad(&args), &scratch, 2, needle);
+    }
+}
