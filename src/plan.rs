@@ -125,7 +125,7 @@ fn per_axis_spacing(spacing: &Spacing, naxes: usize) -> Result<Vec<AxisSpacing>>
         Spacing::Unit => Ok(vec![AxisSpacing::Scalar(1.0); naxes]),
         Spacing::Uniform(h) => Ok(vec![AxisSpacing::Scalar(*h); naxes]),
         Spacing::PerAxis(items) if items.is_empty() => Ok(vec![AxisSpacing::Scalar(1.0); naxes]),
-        Spacing::PerAxis(items) => match items.as_slice() {
+        Spacing::PerAxis(items) => match as_scalars(items).as_slice() {
             [AxisSpacing::Scalar(h)] => Ok(vec![AxisSpacing::Scalar(*h); naxes]),
             items if items.len() == naxes => Ok(items.to_vec()),
             items => Err(Error::SpacingCount {
@@ -134,6 +134,20 @@ fn per_axis_spacing(spacing: &Spacing, naxes: usize) -> Result<Vec<AxisSpacing>>
             }),
         },
     }
+}
+
+/// numpy treats a 0-d array spacing exactly like a scalar (`np.ndim(d) == 0`),
+/// alone or as one item of the per-axis list.
+fn as_scalars(items: &[AxisSpacing]) -> Vec<AxisSpacing> {
+    items
+        .iter()
+        .map(|item| match item {
+            AxisSpacing::Coordinates(x) if x.ndim() == 0 => {
+                AxisSpacing::Scalar(x.iter().next().copied().unwrap_or(f64::NAN))
+            }
+            other => other.clone(),
+        })
+        .collect()
 }
 
 fn steps_of(axis: usize, len: usize, item: AxisSpacing) -> Result<Steps> {

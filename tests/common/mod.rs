@@ -1,0 +1,355 @@
+//! Helpers shared by the conformance tests: the backends to test, fixture
+//! loading, and an element-wise comparison that reports the worst element.
+//!
+//! Each test file compiles this module on its own and uses a different part
+//! of it, hence the `dead_code` allowance.
+#![allow(dead_code, reason = "each test crate uses a different subset")]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray_npy::{NpzReader, ReadableElement};
+use ndgrad::{Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Spacing};
+use serde_json::Value;
+
+/// Every backend among Reference, Cpu and Gpu that resolves to itself on
+/// this machine, computed once per test binary.
+///
+/// A backend that does not resolve is skipped with its reason printed to
+/// stderr, except the GPU when `NDGRAD_REQUIRE_GPU=1` (CI sets it): then a
+/// missing GPU panics, so GPU tests can never skip silently.
+pub fn backends_under_test() -> Vec<Backend> {
+    static BACKENDS: OnceLock<Vec<Backend>> = OnceLock::new();
+    BACKENDS
+        .get_or_init(|| {
+            let require_gpu = std::env::var("NDGRAD_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            let mut found = Vec::new();
+            for backend in [Backend::Reference, Backend::Cpu, Backend::Gpu] {
+                let why_not = match ndgrad::resolve_backend(backend) {
+                    Ok(resolved) if resolved == backend => {
+                        found.push(backend);
+                        continue;
+                    }
+                    Ok(resolved) => format!("it resolves to the {resolved} backend instead"),
+                    Err(err) => err.to_string(),
+                };
+                if backend == Backend::Gpu && require_gpu {
+                    panic!("NDGRAD_REQUIRE_GPU=1 but the gpu backend cannot be tested: {why_not}");
+                }
+                eprintln!("conformance: skipping the {backend} backend: {why_not}");
+            }
+            eprintln!("conformance: testing backends {found:?}");
+            found
+        })
+        .clone()
+}
+
+/// The directory of the golden fixtures written by scripts/gen_fixtures.py.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The cases of tests/fixtures/manifest.json, as JSON objects.
+pub fn manifest_cases() -> Vec<Value> {
+    let path = fixtures_dir().join("manifest.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let manifest: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    manifest["cases"]
+        .as_array()
+        .expect("manifest.json has a `cases` list")
+        .clone()
+}
+
+/// The spacing of one requested axis as the fixture states it, kept so the
+/// tests can derive a tolerance scale from it.
+#[derive(Debug, Clone)]
+pub enum FixtureSpacing {
+    /// No spacing given: 1.0 on every axis.
+    Unit,
+    /// One scalar for every requested axis.
+    Uniform(f64),
+    /// One item per requested axis.
+    PerAxis(Vec<AxisSpacing>),
+}
+
+/// One golden case: the input, the options numpy was called with, and
+/// numpy's outputs in requested-axis order.
+#[derive(Debug, Clone)]
+pub struct FixtureCase<T> {
+    /// The case's name in the manifest.
+    pub name: String,
+    /// The input, in the memory order the npz stores it in.
+    pub input: ArrayD<T>,
+    /// numpy's arguments (backend left at its default; the tests set it).
+    pub options: GradientOptions,
+    /// numpy's outputs, one per requested axis.
+    pub expected: Vec<ArrayD<T>>,
+    /// The requested axes, made non-negative, in requested order.
+    pub axes: Vec<usize>,
+    /// The spacing as given, for tolerance scales.
+    pub spacing: FixtureSpacing,
+}
+
+/// Reads one manifest case. `T` must match the case's `dtype`.
+pub fn load_case<T: Element + ReadableElement>(case: &Value) -> FixtureCase<T> {
+    let name = case["name"].as_str().expect("case name").to_string();
+    let dtype = case["dtype"].as_str().expect("case dtype");
+    assert_eq!(
+        dtype,
+        T::NUMPY_NAME,
+        "case {name}: loaded with the wrong type"
+    );
+    let file = fixtures_dir().join(case["file"].as_str().expect("case file"));
+    let mut npz = NpzReader::new(File::open(&file).unwrap_or_else(|e| panic!("{name}: {e}")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let input: ArrayD<T> = npz
+        .by_name("f")
+        .unwrap_or_else(|e| panic!("{name}: f: {e}"));
+
+    let shape: Vec<usize> = case["shape"]
+        .as_array()
+        .expect("case shape")
+        .iter()
+        .map(|v| v.as_u64().expect("extent") as usize)
+        .collect();
+    assert_eq!(input.shape(), shape.as_slice(), "case {name}: shape");
+    let fortran = case["order"].as_str() == Some("F");
+    assert_eq!(
+        fortran,
+        input.ndim() > 1 && !input.is_standard_layout(),
+        "case {name}: the npz's memory order must be the manifest's"
+    );
+
+    let ndim = shape.len() as isize;
+    let (axes_opt, axes) = match &case["axes"] {
+        Value::Null => (Axes::All, (0..shape.len()).collect::<Vec<_>>()),
+        Value::Array(list) => {
+            let list: Vec<isize> = list
+                .iter()
+                .map(|v| v.as_i64().expect("axis") as isize)
+                .collect();
+            let norm = list.iter().map(|&a| a.rem_euclid(ndim) as usize).collect();
+            (Axes::List(list), norm)
+        }
+        other => panic!("case {name}: bad axes {other}"),
+    };
+    let edge_order =
+        EdgeOrder::from_number(case["edge_order"].as_u64().expect("edge order") as usize)
+            .expect("edge order 1 or 2");
+
+    let spacing = match &case["spacing"] {
+        Value::Null => FixtureSpacing::Unit,
+        Value::Object(item) => FixtureSpacing::Uniform(item["scalar"].as_f64().expect("scalar")),
+        Value::Array(items) => FixtureSpacing::PerAxis(
+            items
+                .iter()
+                .map(|item| {
+                    if let Some(h) = item.get("scalar") {
+                        AxisSpacing::Scalar(h.as_f64().expect("scalar"))
+                    } else {
+                        let key = item["coords"].as_str().expect("coords name");
+                        let x: ArrayD<f64> = npz
+                            .by_name(key)
+                            .unwrap_or_else(|e| panic!("{name}: {key}: {e}"));
+                        AxisSpacing::Coordinates(x)
+                    }
+                })
+                .collect(),
+        ),
+        other => panic!("case {name}: bad spacing {other}"),
+    };
+    let spacing_opt = match &spacing {
+        FixtureSpacing::Unit => Spacing::Unit,
+        FixtureSpacing::Uniform(h) => Spacing::Uniform(*h),
+        FixtureSpacing::PerAxis(items) => Spacing::PerAxis(items.clone()),
+    };
+    let options = GradientOptions {
+        spacing: spacing_opt,
+        axes: axes_opt,
+        edge_order,
+        ..GradientOptions::default()
+    };
+
+    let expected = (0..axes.len())
+        .map(|k| {
+            npz.by_name(&format!("g{k}"))
+                .unwrap_or_else(|e| panic!("{name}: g{k}: {e}"))
+        })
+        .collect();
+    FixtureCase {
+        name,
+        input,
+        options,
+        expected,
+        axes,
+        spacing,
+    }
+}
+
+impl<T: Element> FixtureCase<T> {
+    /// The size of a derivative along requested axis `k`: the largest finite
+    /// |f| over the smallest non-zero |step| of that axis. Errors of
+    /// floating-point evaluation are proportional to it (each formula is a
+    /// sum of a few samples times weights of order 1/step).
+    pub fn derivative_scale(&self, k: usize) -> f64 {
+        let max_f = self
+            .input
+            .iter()
+            .map(|v| v.to_f64().abs())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let min_step = match &self.spacing {
+            FixtureSpacing::Unit => 1.0,
+            FixtureSpacing::Uniform(h) => h.abs(),
+            FixtureSpacing::PerAxis(items) => match &items[k] {
+                AxisSpacing::Scalar(h) => h.abs(),
+                AxisSpacing::Coordinates(x) => {
+                    let x: Vec<f64> = x.iter().copied().collect();
+                    x.windows(2)
+                        .map(|w| (w[1] - w[0]).abs())
+                        .filter(|d| *d > 0.0)
+                        .fold(f64::INFINITY, f64::min)
+                }
+            },
+        };
+        max_f.max(f64::MIN_POSITIVE) / min_step
+    }
+}
+
+/// How closely two arrays must agree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// Bit for bit, except that any NaN equals any NaN.
+    Exact,
+    /// Finite values within this absolute distance; non-finite values equal
+    /// (NaN to NaN, inf to the same-signed inf).
+    Abs(f64),
+}
+
+/// Compares `got` with `expected` element by element.
+///
+/// NaN equals NaN and an infinity equals the same-signed infinity; a finite
+/// value never matches a non-finite one. On failure the message names the
+/// worst element (its index, both values, the distance and the tolerance)
+/// and how many elements failed.
+pub fn compare<T: Element>(
+    got: &ArrayD<T>,
+    expected: &ArrayD<T>,
+    tolerance: Tolerance,
+) -> Result<(), String> {
+    if got.shape() != expected.shape() {
+        return Err(format!(
+            "shape {:?}, expected {:?}",
+            got.shape(),
+            expected.shape()
+        ));
+    }
+    let mut failures = 0usize;
+    // (badness, index, got, expected); non-finite mismatches rank worst.
+    let mut worst: Option<(f64, IxDyn, f64, f64)> = None;
+    for ((idx, g), e) in got.indexed_iter().zip(expected.iter()) {
+        let (g, e) = (g.to_f64(), e.to_f64());
+        let badness = if g.is_nan() && e.is_nan() {
+            0.0
+        } else if !e.is_finite() || !g.is_finite() {
+            if g == e {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            match tolerance {
+                Tolerance::Exact if g.to_bits() == e.to_bits() => 0.0,
+                Tolerance::Exact => (g - e).abs().max(f64::MIN_POSITIVE),
+                Tolerance::Abs(atol) if (g - e).abs() <= atol => 0.0,
+                Tolerance::Abs(_) => (g - e).abs(),
+            }
+        };
+        if badness > 0.0 {
+            failures += 1;
+            if worst.as_ref().is_none_or(|w| badness > w.0) {
+                worst = Some((badness, idx, g, e));
+            }
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((_, idx, g, e)) => Err(format!(
+            "{failures} of {} elements differ; worst at {:?}: got {g:e}, expected {e:e}, \
+             |difference| {:e}, tolerance {tolerance:?}",
+            expected.len(),
+            idx.slice(),
+            (g - e).abs(),
+        )),
+    }
+}
+
+/// The same logical array in another memory layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// C order (standard layout).
+    C,
+    /// Fortran order (column-major).
+    Fortran,
+    /// Every axis stored reversed and viewed through negative strides.
+    NegativeStrides,
+    /// Every other element of a larger, NaN-filled array (positive steps > 1).
+    Stepped,
+}
+
+impl Layout {
+    /// Every layout.
+    pub const ALL: [Layout; 4] = [
+        Layout::C,
+        Layout::Fortran,
+        Layout::NegativeStrides,
+        Layout::Stepped,
+    ];
+}
+
+/// Calls `f` with a view of `a` in `layout`, asserting the view holds the
+/// same logical values.
+pub fn with_layout<T: Element, R>(
+    a: &ArrayD<T>,
+    layout: Layout,
+    f: impl FnOnce(ndarray::ArrayViewD<'_, T>) -> R,
+) -> R {
+    use ndarray::{Axis, ShapeBuilder, Slice};
+    let nan = T::from_f64(f64::NAN);
+    match layout {
+        Layout::C => f(a.as_standard_layout().view()),
+        Layout::Fortran => {
+            let mut fo = ArrayD::from_elem(IxDyn(a.shape()).f(), nan);
+            fo.assign(a);
+            f(fo.view())
+        }
+        Layout::NegativeStrides => {
+            let mut reversed = a.view();
+            for ax in 0..a.ndim() {
+                reversed.invert_axis(Axis(ax));
+            }
+            let stored = reversed.as_standard_layout().into_owned();
+            let mut view = stored.view();
+            for ax in 0..a.ndim() {
+                view.invert_axis(Axis(ax));
+            }
+            assert!(
+                a.ndim() == 0 || a.is_empty() || view.strides().iter().any(|&s| s < 0),
+                "the view must have negative strides"
+            );
+            f(view)
+        }
+        Layout::Stepped => {
+            let big_shape: Vec<usize> = a.shape().iter().map(|&n| 2 * n + 1).collect();
+            // NaN padding: reading a skipped element poisons the result.
+            let mut big = ArrayD::from_elem(IxDyn(&big_shape), nan);
+            let step = |_| Slice::new(1, None, 2);
+            big.slice_each_axis_mut(step).assign(a);
+            f(big.slice_each_axis(step))
+        }
+    }
+}
