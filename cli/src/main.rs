@@ -8,6 +8,8 @@
 //! arguments (as clap does), 1 for every other failure. A failure prints
 //! exactly one line on stderr, starting with `ndgrad: `.
 
+mod bench;
+mod bench_gpu;
 mod failure;
 mod gradient;
 mod npy;
@@ -32,6 +34,8 @@ struct Cli {
 enum Command {
     /// Differentiate a .npy array (numpy.gradient) into a .npz file.
     Gradient(gradient::GradientArgs),
+    /// Time every backend side by side (GPU, CPU, numpy) on the same arrays.
+    Bench(bench::BenchArgs),
 }
 
 /// The exit code for invalid arguments, as clap uses it.
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Gradient(args) => gradient::run(args),
+        Command::Bench(args) => bench::run(args).map_err(failure::Failure::new),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,724 @@
+//! `ndgrad bench`: every backend timed side by side on the same arrays, in one run.
+//!
+//! Each case (a shape, a dtype, a spacing form, an edge order, an axis list) is
+//! computed once by the reference. Every other backend's result is checked
+//! against it before that backend is timed: a mismatch is reported loudly, is
+//! never timed, and makes the command fail. Times are medians over `--repeat`
+//! runs after one warm-up; ratios compare rows of the same case, measured in
+//! the same process minutes apart, which is what makes them meaningful on a
+//! shared, noisy machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::{ReadableElement, WritableElement};
+use ndgrad::{AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Spacing};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Options of `ndgrad bench`. Any option given narrows the default suite to it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Array shape, e.g. `512,512,512` (default: a 1-D signal, a 2-D image and a 3-D volume).
+    #[arg(long, value_delimiter = ',')]
+    pub shape: Option<Vec<usize>>,
+    /// Element type (default: both).
+    #[arg(long, value_enum)]
+    pub dtype: Option<Dtype>,
+    /// Edge order, 1 or 2 (default: both).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub edge_order: Option<u8>,
+    /// Spacing form (default: both).
+    #[arg(long, value_enum)]
+    pub spacing: Option<SpacingForm>,
+    /// Axes to differentiate, comma-separated, negatives allowed (default: all).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub axis: Option<Vec<isize>>,
+    /// Backends to time.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "gpu,cpu,numpy"
+    )]
+    pub backends: Vec<BenchBackend>,
+    /// Timed runs per measurement (after one warm-up); the median is reported.
+    #[arg(long)]
+    pub repeat: Option<usize>,
+    /// Also write one JSON record per measurement to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// A small, fast suite for CI smoke runs.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Element type of a bench case.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+/// Spacing form of a bench case.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpacingForm {
+    /// One scalar for every axis (`numpy.gradient(f, 0.5)`).
+    Uniform,
+    /// Random non-uniform coordinates on every axis (`numpy.gradient(f, x0, x1, ...)`).
+    Coords,
+}
+
+/// A backend the bench can time.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchBackend {
+    /// ndgrad's GPU backend (end to end, kernel, transfers, copy-kernel baseline).
+    Gpu,
+    /// ndgrad's CPU backend, and a memcpy of the same bytes.
+    Cpu,
+    /// ndgrad's reference backend.
+    Reference,
+    /// `numpy.gradient` through `python3` (skipped with a note when absent).
+    Numpy,
+}
+
+/// One case of the suite.
+#[derive(Debug, Clone, Serialize)]
+struct Case {
+    shape: Vec<usize>,
+    dtype: Dtype,
+    spacing: SpacingForm,
+    edge_order: u8,
+    axes: Option<Vec<isize>>,
+}
+
+impl Case {
+    fn label(&self) -> String {
+        let shape: Vec<String> = self.shape.iter().map(|n| n.to_string()).collect();
+        let spacing = match self.spacing {
+            SpacingForm::Uniform => "h",
+            SpacingForm::Coords => "x",
+        };
+        let mut label = format!(
+            "{}d {} {:?} {} e{}",
+            self.shape.len(),
+            shape.join("x"),
+            self.dtype,
+            spacing,
+            self.edge_order
+        )
+        .to_lowercase();
+        if let Some(axes) = &self.axes {
+            let axes: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
+            label.push_str(&format!(" ax{}", axes.join(",")));
+        }
+        label
+    }
+
+    fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// One row of the table, and one JSON record.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    case: String,
+    #[serde(flatten)]
+    params: Case,
+    backend: String,
+    median_s: Option<f64>,
+    melem_per_s: Option<f64>,
+    effective_gb_s: Option<f64>,
+    vs_cpu: Option<f64>,
+    vs_numpy: Option<f64>,
+    max_error: Option<f64>,
+    /// Whether the row computes the gradient (and so has `vs` ratios).
+    #[serde(skip)]
+    computes: bool,
+    note: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adapter: Option<serde_json::Value>,
+}
+
+/// What a timed backend hands back for one case.
+struct Timing {
+    median: Duration,
+    max_error: f64,
+}
+
+/// Runs the bench: the suite, the table on stdout, optionally JSON.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let cases = suite(args);
+    let repeat = args.repeat.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
+    let numpy = if args.backends.contains(&BenchBackend::Numpy) {
+        Numpy::find()
+    } else {
+        Err("not requested".into())
+    };
+    let cpu = if args.backends.contains(&BenchBackend::Cpu) {
+        ndgrad::resolve_backend(Backend::Cpu).map_err(|e| e.to_string())
+    } else {
+        Err("not requested".into())
+    };
+
+    let gpu_ok = print_header(&numpy, &cpu) && args.backends.contains(&BenchBackend::Gpu);
+    let progress = indicatif::ProgressBar::new(cases.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?,
+    );
+    let mut rows = Vec::new();
+    let mut mismatches = 0;
+    for case in &cases {
+        progress.set_message(case.label());
+        let case_rows = match case.dtype {
+            Dtype::F32 => run_case::<f32>(case, args, repeat, &numpy, &cpu, gpu_ok)?,
+            Dtype::F64 => run_case::<f64>(case, args, repeat, &numpy, &cpu, gpu_ok)?,
+        };
+        mismatches += case_rows
+            .iter()
+            .filter(|r| r.note.starts_with("MISMATCH"))
+            .count();
+        rows.extend(case_rows);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    print_table(&rows);
+
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if mismatches > 0 {
+        return Err(format!(
+            "{mismatches} result(s) differ from the reference: see MISMATCH rows above"
+        ));
+    }
+    Ok(())
+}
+
+/// The default suite, narrowed by whatever options were given.
+fn suite(args: &BenchArgs) -> Vec<Case> {
+    let shapes = match &args.shape {
+        Some(shape) => vec![shape.clone()],
+        None if args.quick => vec![vec![1 << 14], vec![128, 128], vec![24, 24, 24]],
+        None => vec![vec![1 << 22], vec![2048, 2048], vec![160, 160, 160]],
+    };
+    let dtypes = args.dtype.map_or(vec![Dtype::F32, Dtype::F64], |d| vec![d]);
+    let spacings = args
+        .spacing
+        .map_or(vec![SpacingForm::Uniform, SpacingForm::Coords], |s| vec![s]);
+    let orders = args.edge_order.map_or(vec![1, 2], |e| vec![e]);
+    let mut cases = Vec::new();
+    for shape in &shapes {
+        for &dtype in &dtypes {
+            for &spacing in &spacings {
+                for &edge_order in &orders {
+                    cases.push(Case {
+                        shape: shape.clone(),
+                        dtype,
+                        spacing,
+                        edge_order,
+                        axes: args.axis.clone(),
+                    });
+                }
+            }
+        }
+    }
+    cases
+}
+
+/// A deterministic pseudo-random generator (SplitMix64): the bench needs the
+/// same arrays on every run, and no dependency for it.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next_unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The input and the options of a case.
+struct Inputs<T> {
+    f: ArrayD<T>,
+    opts: GradientOptions,
+    /// The smallest spacing step over the requested axes (for tolerances).
+    min_step: f64,
+    naxes: usize,
+}
+
+fn inputs<T: Element>(case: &Case) -> Result<Inputs<T>, String> {
+    let mut rng = SplitMix(0x5EED ^ case.len() as u64);
+    let f = ArrayD::from_shape_simple_fn(IxDyn(&case.shape), || {
+        T::from_f64(2.0 * rng.next_unit() - 1.0)
+    });
+    let ndim = case.shape.len() as isize;
+    let axes: Vec<usize> = match &case.axes {
+        None => (0..case.shape.len()).collect(),
+        Some(list) => list
+            .iter()
+            .map(|&a| {
+                if a < 0 {
+                    (a + ndim) as usize
+                } else {
+                    a as usize
+                }
+            })
+            .collect(),
+    };
+    let mut opts = GradientOptions::new().edge_order(if case.edge_order == 2 {
+        EdgeOrder::Second
+    } else {
+        EdgeOrder::First
+    });
+    if let Some(list) = &case.axes {
+        opts = opts.axes(list.iter().copied());
+    }
+    let (spacing, min_step) = match case.spacing {
+        SpacingForm::Uniform => (Spacing::Uniform(0.5), 0.5),
+        SpacingForm::Coords => {
+            let mut min_step = f64::INFINITY;
+            let items = axes
+                .iter()
+                .map(|&k| {
+                    let n = case.shape.get(k).copied().unwrap_or(0);
+                    let mut x = 0.0;
+                    let coords: Vec<f64> = (0..n)
+                        .map(|_| {
+                            let step = 0.5 + rng.next_unit();
+                            min_step = min_step.min(step);
+                            x += step;
+                            x
+                        })
+                        .collect();
+                    AxisSpacing::from(coords)
+                })
+                .collect();
+            (Spacing::PerAxis(items), min_step)
+        }
+    };
+    Ok(Inputs {
+        f,
+        opts: opts.spacing(spacing),
+        min_step,
+        naxes: axes.len(),
+    })
+}
+
+/// Largest |a − b| over all axes; NaN where exactly one side is NaN, and
+/// matching NaNs and infinities count as equal.
+fn max_error<T: Element>(got: &[ArrayD<T>], want: &[ArrayD<T>]) -> f64 {
+    let mut worst = 0.0f64;
+    for (g, w) in got.iter().zip(want) {
+        for (&g, &w) in g.iter().zip(w.iter()) {
+            let (g, w) = (g.to_f64(), w.to_f64());
+            let err = if g == w || (g.is_nan() && w.is_nan()) {
+                0.0
+            } else {
+                (g - w).abs()
+            };
+            if err.is_nan() || err > worst {
+                worst = if err.is_nan() { f64::INFINITY } else { err };
+            }
+        }
+    }
+    worst
+}
+
+/// The error a correct backend may show, relative to max|f| / smallest step:
+/// f64 kernels agree to a few ulp; f32 kernels round coefficients and
+/// divisions in f32 (WGSL division is not even correctly rounded).
+fn tolerance<T: Element>(inputs: &Inputs<T>) -> f64 {
+    let peak = inputs.f.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    let rel = if std::mem::size_of::<T>() == 4 {
+        1e-5
+    } else {
+        1e-12
+    };
+    rel * peak.max(1.0) / inputs.min_step
+}
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+/// Times `f` once to warm up, then `repeat` times; returns the median.
+pub(crate) fn time_median<R>(repeat: usize, mut f: impl FnMut() -> R) -> Duration {
+    drop(f());
+    median(
+        (0..repeat)
+            .map(|_| {
+                let t = Instant::now();
+                let r = f();
+                let elapsed = t.elapsed();
+                drop(r);
+                elapsed
+            })
+            .collect(),
+    )
+}
+
+fn run_case<T>(
+    case: &Case,
+    args: &BenchArgs,
+    repeat: usize,
+    numpy: &Result<Numpy, String>,
+    cpu: &Result<Backend, String>,
+    gpu_ok: bool,
+) -> Result<Vec<Row>, String>
+where
+    T: Element + WritableElement + ReadableElement,
+{
+    let inputs = inputs::<T>(case)?;
+    let reference = ndgrad::gradient(&inputs.f, &inputs.opts.clone().backend(Backend::Reference))
+        .map_err(|e| format!("{}: {e}", case.label()))?;
+    let tol = tolerance(&inputs);
+    let elems = case.len() as f64;
+    let bytes = ((1 + inputs.naxes) * case.len() * std::mem::size_of::<T>()) as f64;
+    let row = |backend: &str, computes: bool, timing: Option<&Timing>, note: String| Row {
+        case: case.label(),
+        params: case.clone(),
+        backend: backend.into(),
+        median_s: timing.map(|t| t.median.as_secs_f64()),
+        melem_per_s: timing.map(|t| elems / t.median.as_secs_f64() / 1e6),
+        effective_gb_s: timing.map(|t| bytes / t.median.as_secs_f64() / 1e9),
+        vs_cpu: None,
+        vs_numpy: None,
+        max_error: timing.filter(|_| computes).map(|t| t.max_error),
+        computes,
+        note,
+        adapter: None,
+    };
+    // A backend's result is checked before it is timed; a mismatch is never timed.
+    let checked =
+        |backend: &str, result: Result<Vec<ArrayD<T>>, String>, time: &dyn Fn() -> Duration| {
+            match result {
+                Err(e) => row(backend, true, None, format!("skipped: {e}")),
+                Ok(got) => {
+                    let err = max_error(&got, &reference);
+                    if err <= tol {
+                        let timing = Timing {
+                            median: time(),
+                            max_error: err,
+                        };
+                        row(backend, true, Some(&timing), String::new())
+                    } else {
+                        let note = format!("MISMATCH: max error {err:.3e} > tolerance {tol:.3e}");
+                        eprintln!("ndgrad bench: {} {backend}: {note}", case.label());
+                        row(backend, true, None, note)
+                    }
+                }
+            }
+        };
+
+    let mut rows = Vec::new();
+    if args.backends.contains(&BenchBackend::Reference) {
+        let opts = inputs.opts.clone().backend(Backend::Reference);
+        let time = || time_median(repeat, || ndgrad::gradient(&inputs.f, &opts));
+        rows.push(checked("reference", Ok(reference.clone()), &time));
+    }
+    if args.backends.contains(&BenchBackend::Cpu) {
+        if cpu.is_ok() {
+            let opts = inputs.opts.clone().backend(Backend::Cpu);
+            let result = ndgrad::gradient(&inputs.f, &opts).map_err(|e| e.to_string());
+            let time = || time_median(repeat, || ndgrad::gradient(&inputs.f, &opts));
+            rows.push(checked("cpu", result, &time));
+        }
+        let copy = memcpy_baseline::<T>(case.len() * (1 + inputs.naxes), repeat);
+        rows.push(row(
+            "cpu memcpy",
+            false,
+            Some(&Timing {
+                median: copy,
+                max_error: 0.0,
+            }),
+            "same bytes, all threads".into(),
+        ));
+    }
+    if args.backends.contains(&BenchBackend::Gpu) && gpu_ok {
+        rows.extend(crate::bench_gpu::rows(
+            &inputs.f,
+            &inputs.opts,
+            repeat,
+            &|backend, result, time| checked(backend, result, time),
+            &|backend, median, note| {
+                row(
+                    backend,
+                    false,
+                    Some(&Timing {
+                        median,
+                        max_error: 0.0,
+                    }),
+                    note,
+                )
+            },
+        ));
+    }
+    if args.backends.contains(&BenchBackend::Numpy) {
+        if let Ok(numpy) = numpy {
+            let (result, median) = match numpy.run(&inputs, case, repeat) {
+                Ok((arrays, median)) => (Ok(arrays), median),
+                Err(e) => (Err(e), Duration::ZERO),
+            };
+            rows.push(checked("numpy", result, &|| median));
+        }
+    }
+    ratios(&mut rows);
+    Ok(rows)
+}
+
+/// Fills `vs CPU` and `vs numpy` (how many times faster than that row), and
+/// each baseline's fraction in the notes of the rows measured against it.
+fn ratios(rows: &mut [Row]) {
+    let time_of = |rows: &[Row], backend: &str| {
+        rows.iter()
+            .find(|r| r.backend == backend)
+            .and_then(|r| r.median_s)
+    };
+    let cpu = time_of(rows, "cpu");
+    let numpy = time_of(rows, "numpy");
+    let memcpy = time_of(rows, "cpu memcpy");
+    let copy_kernel = time_of(rows, "gpu copy kernel");
+    for r in rows.iter_mut().filter(|r| r.computes) {
+        let Some(t) = r.median_s else { continue };
+        r.vs_cpu = cpu.map(|c| c / t);
+        r.vs_numpy = numpy.map(|n| n / t);
+        let baseline = match r.backend.as_str() {
+            "cpu" => memcpy.map(|b| ("memcpy", b)),
+            "gpu kernel" => copy_kernel.map(|b| ("copy kernel", b)),
+            _ => None,
+        };
+        if let Some((name, b)) = baseline {
+            r.note = format!("{:.2}x {name} bandwidth", b / t);
+        }
+    }
+}
+
+/// A multi-threaded copy moving as many bytes as the gradient does: it reads
+/// and writes `total / 2` elements, where `total` counts the input once and
+/// each output once.
+fn memcpy_baseline<T: Element>(total: usize, repeat: usize) -> Duration {
+    let half = (total / 2).max(1);
+    let src = vec![T::from_f64(1.5); half];
+    let mut dst = vec![T::from_f64(0.0); half];
+    // rayon's pool is already running (the CPU backend uses it), so no thread
+    // start-up is timed; 64 KiB pieces keep every thread busy.
+    let chunk = (1 << 16) / std::mem::size_of::<T>();
+    time_median(repeat, || {
+        dst.par_chunks_mut(chunk)
+            .zip(src.par_chunks(chunk))
+            .for_each(|(d, c)| d.copy_from_slice(c));
+    })
+}
+
+/// numpy through `python3` (or `$NDGRAD_PYTHON`).
+struct Numpy {
+    python: String,
+    version: String,
+    dir: tempfile::TempDir,
+}
+
+impl Numpy {
+    fn find() -> Result<Numpy, String> {
+        let python = std::env::var("NDGRAD_PYTHON").unwrap_or_else(|_| "python3".into());
+        let out = Command::new(&python)
+            .args(["-c", "import numpy; print(numpy.__version__)"])
+            .output()
+            .map_err(|e| format!("{python} not found ({e})"))?;
+        if !out.status.success() {
+            return Err(format!("{python} has no numpy"));
+        }
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        Ok(Numpy {
+            python,
+            version,
+            dir,
+        })
+    }
+
+    /// Saves the case for numpy, runs it, and reads numpy's result and median time back.
+    fn run<T>(
+        &self,
+        inputs: &Inputs<T>,
+        case: &Case,
+        repeat: usize,
+    ) -> Result<(Vec<ArrayD<T>>, Duration), String>
+    where
+        T: Element + WritableElement + ReadableElement,
+    {
+        let dir = self.dir.path();
+        let save = |name: &str, write: &dyn Fn(&Path) -> Result<(), ndarray_npy::WriteNpyError>| {
+            let path = dir.join(name);
+            write(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok::<_, String>(path.display().to_string())
+        };
+        let f = save("f.npy", &|p| ndarray_npy::write_npy(p, &inputs.f))?;
+        let spacing: Vec<serde_json::Value> = match &inputs.opts.spacing {
+            Spacing::Unit => vec![],
+            Spacing::Uniform(h) => vec![(*h).into()],
+            Spacing::PerAxis(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    AxisSpacing::Scalar(h) => Ok((*h).into()),
+                    AxisSpacing::Coordinates(x) => {
+                        save(&format!("x{i}.npy"), &|p| ndarray_npy::write_npy(p, x))
+                            .map(serde_json::Value::from)
+                    }
+                })
+                .collect::<Result<_, String>>()?,
+        };
+        let out = dir.join("out").display().to_string();
+        let job = serde_json::json!({
+            "f": f,
+            "spacing": spacing,
+            "axes": case.axes,
+            "edge_order": case.edge_order,
+            "repeat": repeat,
+            "out": out,
+        });
+        let job_path = dir.join("job.json");
+        std::fs::write(&job_path, job.to_string()).map_err(|e| e.to_string())?;
+        let output = Command::new(&self.python)
+            .args(["-c", include_str!("numpy_bench.py")])
+            .arg(&job_path)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            let err = String::from_utf8_lossy(&output.stderr);
+            return Err(format!(
+                "numpy failed: {}",
+                err.lines().last().unwrap_or("no message")
+            ));
+        }
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("unreadable numpy report: {e}"))?;
+        let median = report["median_s"]
+            .as_f64()
+            .ok_or("numpy report has no median")?;
+        let arrays = (0..inputs.naxes)
+            .map(|i| {
+                let path = format!("{out}{i}.npy");
+                ndarray_npy::read_npy::<_, ArrayD<T>>(&path)
+                    .map_err(|e| format!("cannot read numpy's result {path}: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok((arrays, Duration::from_secs_f64(median)))
+    }
+}
+
+/// Prints what runs and what is skipped (once, not per row); returns whether the GPU rows can run.
+fn print_header(numpy: &Result<Numpy, String>, cpu: &Result<Backend, String>) -> bool {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("ndgrad bench: CPU: {} ({threads} threads)", cpu_model());
+    match cpu {
+        Ok(_) => {}
+        Err(e) => println!("CPU backend: skipped ({e})"),
+    }
+    match numpy {
+        Ok(n) => println!("numpy: {} via {}", n.version, n.python),
+        Err(e) => println!("numpy: skipped ({e})"),
+    }
+    let (gpu_line, gpu_ok) = crate::bench_gpu::header();
+    println!("{gpu_line}");
+    println!(
+        "times are medians after a warm-up; vs CPU / vs numpy = how many times faster than that row; \
+         effective GB/s counts the input read once and each output written once"
+    );
+    println!();
+    gpu_ok
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn print_table(rows: &[Row]) {
+    let header = [
+        "case",
+        "backend",
+        "median time",
+        "Melem/s",
+        "eff. GB/s",
+        "vs CPU",
+        "vs numpy",
+        "max error",
+        "notes",
+    ];
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            let num =
+                |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
+            [
+                r.case.clone(),
+                r.backend.clone(),
+                r.median_s.map_or("-".into(), format_time),
+                num(r.melem_per_s, 1),
+                num(r.effective_gb_s, 2),
+                r.vs_cpu.map_or("-".into(), |v| format!("{v:.2}x")),
+                r.vs_numpy.map_or("-".into(), |v| format!("{v:.2}x")),
+                r.max_error.map_or("-".into(), |v| format!("{v:.1e}")),
+                r.note.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            if i > 1 && i < 8 {
+                s.push_str(&format!("{c:>w$}  "));
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(&header.map(String::from));
+    let mut last_case = None;
+    for (row, r) in cells.iter().zip(rows) {
+        if last_case.is_some() && last_case != Some(&r.case) {
+            println!();
+        }
+        last_case = Some(&r.case);
+        line(row);
+    }
+}
+
+fn format_time(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
+    }
+}
