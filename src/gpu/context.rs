@@ -147,9 +147,10 @@ impl GpuLimits {
         Ok(limits)
     }
 
-    /// The most elements of `elem_size` bytes one bound buffer (and one
-    /// dispatch) may hold.
-    pub(crate) fn elements(&self, elem_size: u64) -> u64 {
+    /// The most elements of `elem_size` bytes one slab may hold: what fits
+    /// one storage binding and one buffer, and what one dispatch grid can
+    /// cover. An array with more elements is streamed in slabs.
+    pub fn max_slab_elements(&self, elem_size: u64) -> u64 {
         let bytes = self
             .max_storage_buffer_binding_size
             .min(self.max_buffer_size);
@@ -460,6 +461,27 @@ impl GpuContext {
                     message: e.to_string(),
                 })
             })
+    }
+
+    /// Waits for the value a GPU callback sends on `rx` (a buffer map).
+    ///
+    /// Callbacks run on whichever thread polls the device; when another
+    /// thread's poll picked ours up it may still be running it after our own
+    /// wait returns, so the wait is repeated until the value arrives.
+    pub(crate) fn wait_for<R>(&self, rx: &std::sync::mpsc::Receiver<R>) -> Result<R> {
+        use std::sync::mpsc::RecvTimeoutError;
+        loop {
+            self.wait()?;
+            match rx.recv_timeout(std::time::Duration::from_millis(10)) {
+                Ok(value) => return Ok(value),
+                Err(RecvTimeoutError::Timeout) => self.check_health()?,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Error::BufferMap {
+                        message: "the map callback was dropped without running".into(),
+                    })
+                }
+            }
+        }
     }
 
     /// The pipeline of `spec`, compiled on first use and cached.

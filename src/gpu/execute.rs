@@ -251,7 +251,7 @@ pub(crate) fn gradient<T: Element>(
         planes,
         plan.len() / planes,
         halo,
-        limits.elements(elem),
+        limits.max_slab_elements(elem),
         elem,
     )?;
     let align = (limits.storage_offset_alignment as usize / elem as usize).max(1);

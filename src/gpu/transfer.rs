@@ -82,23 +82,14 @@ pub(crate) fn read_back<T: bytemuck::Pod>(
     let slice = staging.slice(..dst.len() as u64);
     let (tx, rx) = std::sync::mpsc::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
-        // The receiver outlives the wait below; a send can only fail if we
-        // already returned with an error, when the result no longer matters.
+        // A send fails only if we already gave up waiting with an error,
+        // when the result no longer matters.
         let _ = tx.send(r);
     });
-    ctx.wait()?;
-    match rx.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            return Err(ctx.check_health().err().unwrap_or(Error::BufferMap {
-                message: e.to_string(),
-            }))
-        }
-        Err(_) => {
-            return Err(Error::BufferMap {
-                message: "the map callback did not run after waiting for the device".into(),
-            })
-        }
+    if let Err(e) = ctx.wait_for(&rx)? {
+        return Err(ctx.check_health().err().unwrap_or(Error::BufferMap {
+            message: e.to_string(),
+        }));
     }
     let copied = match slice.get_mapped_range() {
         Ok(view) => {
