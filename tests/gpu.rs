@@ -262,7 +262,11 @@ fn slab_case() -> impl Strategy<Value = Case> {
         let edge_len = case.edge_order.get() + 1;
         case.shape[0] = case.shape[0].max(planes);
         while case.shape[1..].iter().product::<usize>() > 12 {
-            let (k, _) = case.shape[1..].iter().enumerate().max_by_key(|(_, &s)| s).unwrap();
+            let (k, _) = case.shape[1..]
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, &s)| s)
+                .unwrap();
             let k = k + 1;
             let min = if requested.contains(&k) { edge_len } else { 1 };
             if case.shape[k] == min {

@@ -23,7 +23,7 @@ struct Part {
 
 /// Where one axis's coefficients lie in the coefficient buffer.
 #[derive(Debug, Clone, Copy)]
-struct AxisCoefs {
+pub(super) struct AxisCoefs {
     /// `2h` (uniform) or `[a, b, c]` per interior point (non-uniform).
     interior: Part,
     non_uniform: bool,
@@ -33,9 +33,9 @@ struct AxisCoefs {
 
 /// Every requested axis's coefficients, from [`crate::stencil::Stencil`],
 /// rounded once to the compute type, laid out for one upload.
-struct CoefTable<T> {
-    values: Vec<T>,
-    axes: Vec<AxisCoefs>,
+pub(super) struct CoefTable<T> {
+    pub(super) values: Vec<T>,
+    pub(super) axes: Vec<AxisCoefs>,
 }
 
 /// The real-valued parameters of a boundary tap, in the order
@@ -48,7 +48,7 @@ fn tap_coefficients(tap: Tap) -> Vec<f64> {
 }
 
 impl<T: Element> CoefTable<T> {
-    fn new(plan: &Plan, align: usize) -> CoefTable<T> {
+    pub(super) fn new(plan: &Plan, align: usize) -> CoefTable<T> {
         let mut values: Vec<T> = Vec::new();
         let mut push = |coefs: &mut dyn Iterator<Item = f64>| {
             values.resize(values.len().next_multiple_of(align), T::from_f64(0.0));
@@ -83,18 +83,23 @@ impl<T: Element> CoefTable<T> {
     }
 }
 
+/// The alignment, in elements, of a storage binding's offset.
+fn coefficient_alignment(ctx: &GpuContext, real: Real) -> usize {
+    (ctx.limits.storage_offset_alignment as usize / real.size() as usize).max(1)
+}
+
 /// One dispatch: which pipeline, its parameters, and its window of the
 /// coefficient buffer (in elements).
-struct Job {
-    spec: Specialization,
-    params: DispatchParams,
-    coef_window: (usize, usize),
+pub(super) struct Job {
+    pub(super) spec: Specialization,
+    pub(super) params: DispatchParams,
+    pub(super) coef_window: (usize, usize),
 }
 
 /// An axis seen through one slab: the (outer, n, inner) view of the loaded
 /// planes, the box of it this slab computes, and where local index 0 along
 /// the axis lies globally.
-struct AxisView {
+pub(super) struct AxisView {
     o_first: usize,
     o_count: usize,
     n: usize,
@@ -108,7 +113,7 @@ struct AxisView {
 }
 
 impl AxisView {
-    fn new(ax: &AxisPlan, shape: &[usize], slab: &Slab, plane_len: usize) -> AxisView {
+    pub(super) fn new(ax: &AxisPlan, shape: &[usize], slab: &Slab, plane_len: usize) -> AxisView {
         let skipped_planes = slab.compute.start - slab.load.start;
         if ax.axis == 0 {
             AxisView {
@@ -150,14 +155,14 @@ impl AxisView {
 }
 
 /// The dispatches that compute axis `ax` on one slab.
-fn jobs(
+pub(super) fn jobs<T: Element>(
     ctx: &GpuContext,
-    real: Real,
     ax: &AxisPlan,
     coefs: &AxisCoefs,
     view: &AxisView,
-    align: usize,
 ) -> Result<Vec<Job>> {
+    let real = Real::of::<T>();
+    let align = coefficient_alignment(ctx, real);
     let spec = |kernel, non_uniform, edge_order| Specialization {
         kernel,
         real,
@@ -254,8 +259,7 @@ pub(crate) fn gradient<T: Element>(
         limits.max_slab_elements(elem),
         elem,
     )?;
-    let align = (limits.storage_offset_alignment as usize / elem as usize).max(1);
-    let coefs = CoefTable::<T>::new(plan, align);
+    let coefs = CoefTable::<T>::new(plan, coefficient_alignment(ctx, real));
     let coef_bytes = coefs.values.len() as u64 * elem;
     if coef_bytes > limits.max_buffer_size {
         return Err(Error::ExceedsGpuLimits {
@@ -284,59 +288,18 @@ fn run_slabs<T: Element>(
     outputs: &mut [Vec<T>],
 ) -> Result<()> {
     use wgpu::BufferUsages as U;
-    let real = Real::of::<T>();
-    let elem = real.size();
-    let align = (ctx.limits.storage_offset_alignment as usize / elem as usize).max(1);
+    let elem = Real::of::<T>().size();
     let plane_len = slabs.plane_len;
-
-    let coef_buffer = transfer::ensure(
-        ctx,
-        &mut ws.coefs,
-        "ndgrad coefficients",
-        coefs.values.len() as u64 * elem,
-        U::STORAGE | U::COPY_DST,
-    );
-    transfer::upload(ctx, coef_buffer, bytemuck::cast_slice(&coefs.values));
-
-    let mut pipelines: HashMap<Specialization, wgpu::ComputePipeline> = HashMap::new();
-    let slot = (std::mem::size_of::<DispatchParams>() as u64)
-        .next_multiple_of(u64::from(ctx.limits.uniform_offset_alignment));
-
+    upload_coefficients(ctx, ws, coefs);
+    let mut pipelines = HashMap::new();
     for slab in &slabs.slabs {
         let loaded = &data[slab.load.start * plane_len..slab.load.end * plane_len];
-        let input = transfer::ensure(
-            ctx,
-            &mut ws.input,
-            "ndgrad input slab",
-            loaded.len() as u64 * elem,
-            U::STORAGE | U::COPY_DST,
-        );
-        transfer::upload(ctx, input, bytemuck::cast_slice(loaded));
+        upload_input(ctx, ws, loaded);
         let computed = slab.compute.start * plane_len..slab.compute.end * plane_len;
         let out_bytes = computed.len() as u64 * elem;
-
         for ((ax, ax_coefs), output) in plan.axes.iter().zip(&coefs.axes).zip(outputs.iter_mut()) {
             let view = AxisView::new(ax, &plan.shape, slab, plane_len);
-            let jobs = jobs(ctx, real, ax, ax_coefs, &view, align)?;
-            for job in &jobs {
-                if !pipelines.contains_key(&job.spec) {
-                    pipelines.insert(job.spec, ctx.pipeline(job.spec)?);
-                }
-            }
-            let params_buffer = transfer::ensure(
-                ctx,
-                &mut ws.params,
-                "ndgrad dispatch parameters",
-                slot * jobs.len() as u64,
-                U::UNIFORM | U::COPY_DST,
-            );
-            let mut params_bytes = vec![0u8; (slot * jobs.len() as u64) as usize];
-            for (k, job) in jobs.iter().enumerate() {
-                let at = k * slot as usize;
-                params_bytes[at..at + std::mem::size_of::<DispatchParams>()]
-                    .copy_from_slice(bytemuck::bytes_of(&job.params));
-            }
-            transfer::upload(ctx, params_buffer, &params_bytes);
+            let jobs = jobs::<T>(ctx, ax, ax_coefs, &view)?;
             let out_buffer = transfer::ensure(
                 ctx,
                 &mut ws.output,
@@ -347,50 +310,132 @@ fn run_slabs<T: Element>(
             if ctx.poison {
                 transfer::poison(ctx, out_buffer, computed.len(), elem);
             }
-            let staging = transfer::ensure(
+            transfer::ensure(
                 ctx,
                 &mut ws.staging,
                 "ndgrad staging",
                 out_bytes,
                 U::MAP_READ | U::COPY_DST,
             );
-            let input = ws.input.as_ref().expect("uploaded above");
-            let coef_buffer = ws.coefs.as_ref().expect("uploaded above");
-            let params_buffer = ws.params.as_ref().expect("uploaded above");
-            let out_buffer = ws.output.as_ref().expect("created above");
-
             let mut encoder = ctx
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("ndgrad gradient"),
                 });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("ndgrad gradient"),
-                    timestamp_writes: None,
-                });
-                for (k, job) in jobs.iter().enumerate() {
-                    let bind_group = bind_group(
-                        ctx,
-                        (params_buffer, k as u64 * slot),
-                        (input, loaded.len() as u64 * elem),
-                        (
-                            coef_buffer,
-                            job.coef_window.0 as u64 * elem,
-                            job.coef_window.1 as u64 * elem,
-                        ),
-                        (out_buffer, out_bytes),
-                    );
-                    let grid = grid(ctx, job.params.threads())?;
-                    pass.set_pipeline(&pipelines[&job.spec]);
-                    pass.set_bind_group(0, &bind_group, &[]);
-                    pass.dispatch_workgroups(grid.x, grid.y, grid.z);
-                }
-            }
+            encode(
+                ctx,
+                &mut encoder,
+                ws,
+                &jobs,
+                &mut pipelines,
+                loaded.len(),
+                computed.len(),
+                elem,
+            )?;
+            let (out_buffer, staging) = (ws.output.as_ref(), ws.staging.as_ref());
+            let (out_buffer, staging) = (
+                out_buffer.expect("created above"),
+                staging.expect("created above"),
+            );
             encoder.copy_buffer_to_buffer(out_buffer, 0, staging, 0, out_bytes);
             ctx.queue.submit([encoder.finish()]);
             transfer::read_back(ctx, staging, &mut output[computed.clone()])?;
         }
+    }
+    Ok(())
+}
+
+/// Uploads the coefficient table into the workspace.
+pub(super) fn upload_coefficients<T: Element>(
+    ctx: &GpuContext,
+    ws: &mut Workspace,
+    coefs: &CoefTable<T>,
+) {
+    let buffer = transfer::ensure(
+        ctx,
+        &mut ws.coefs,
+        "ndgrad coefficients",
+        std::mem::size_of_val(coefs.values.as_slice()) as u64,
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+    );
+    transfer::upload(ctx, buffer, bytemuck::cast_slice(&coefs.values));
+}
+
+/// Uploads one slab of input into the workspace.
+pub(super) fn upload_input<T: Element>(ctx: &GpuContext, ws: &mut Workspace, loaded: &[T]) {
+    let buffer = transfer::ensure(
+        ctx,
+        &mut ws.input,
+        "ndgrad input slab",
+        std::mem::size_of_val(loaded) as u64,
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+    );
+    transfer::upload(ctx, buffer, bytemuck::cast_slice(loaded));
+}
+
+/// Records `jobs` as one compute pass: their parameters are uploaded into
+/// the workspace's parameter buffer (one aligned slot each), the input holds
+/// `input_len` elements and the output `output_len`, both already in `ws`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn encode(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    ws: &mut Workspace,
+    jobs: &[Job],
+    pipelines: &mut HashMap<Specialization, wgpu::ComputePipeline>,
+    input_len: usize,
+    output_len: usize,
+    elem: u64,
+) -> Result<()> {
+    for job in jobs {
+        if let std::collections::hash_map::Entry::Vacant(slot) = pipelines.entry(job.spec) {
+            slot.insert(ctx.pipeline(job.spec)?);
+        }
+    }
+    let slot = (std::mem::size_of::<DispatchParams>() as u64)
+        .next_multiple_of(u64::from(ctx.limits.uniform_offset_alignment));
+    let mut params_bytes = vec![0u8; (slot * jobs.len() as u64) as usize];
+    for (k, job) in jobs.iter().enumerate() {
+        let at = k * slot as usize;
+        params_bytes[at..at + std::mem::size_of::<DispatchParams>()]
+            .copy_from_slice(bytemuck::bytes_of(&job.params));
+    }
+    let params_buffer = transfer::ensure(
+        ctx,
+        &mut ws.params,
+        "ndgrad dispatch parameters",
+        params_bytes.len() as u64,
+        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    );
+    transfer::upload(ctx, params_buffer, &params_bytes);
+    let missing = || Error::Gpu {
+        during: "recording a dispatch".into(),
+        message: "a workspace buffer was not created".into(),
+    };
+    let input = ws.input.as_ref().ok_or_else(missing)?;
+    let coefs = ws.coefs.as_ref().ok_or_else(missing)?;
+    let params = ws.params.as_ref().ok_or_else(missing)?;
+    let output = ws.output.as_ref().ok_or_else(missing)?;
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some("ndgrad"),
+        timestamp_writes: None,
+    });
+    for (k, job) in jobs.iter().enumerate() {
+        let bind_group = bind_group(
+            ctx,
+            (params, k as u64 * slot),
+            (input, input_len as u64 * elem),
+            (
+                coefs,
+                job.coef_window.0 as u64 * elem,
+                job.coef_window.1 as u64 * elem,
+            ),
+            (output, output_len as u64 * elem),
+        );
+        let grid = grid(ctx, job.params.threads())?;
+        pass.set_pipeline(&pipelines[&job.spec]);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(grid.x, grid.y, grid.z);
     }
     Ok(())
 }

@@ -56,6 +56,7 @@ macro_rules! compose {
 
 impl Kernel {
     /// Every kernel, for tests that visit them all.
+    #[cfg(test)]
     pub(crate) const ALL: [Kernel; 3] = [Kernel::Interior, Kernel::Boundary, Kernel::Copy];
 
     /// The composed WGSL source of this kernel in `real`.

@@ -13,12 +13,16 @@
 mod context;
 mod execute;
 mod kernels;
+mod measure;
 mod slab;
 mod transfer;
 
 use std::sync::OnceLock;
 
 pub use context::{GpuContext, GpuLimits, GpuOptions};
+pub use measure::KernelTimings;
+/// The wgpu this crate is built against, for [`GpuContext::from_device`].
+pub use wgpu;
 
 use crate::error::Result;
 
