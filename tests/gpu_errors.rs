@@ -388,3 +388,38 @@ fn kernel_timing_runs_beside_a_verified_copy() {
         .unwrap_err();
     assert!(matches!(e, Error::ExceedsGpuLimits { .. }), "{e:?}");
 }
+
+/// wgpu's default handler panics on an error outside an error scope; the
+/// context's own device reports it as an error from the next call instead,
+/// once, and then works again.
+#[test]
+fn an_uncaptured_error_fails_the_next_call_instead_of_panicking() {
+    let Some(ctx) = context_with(GpuOptions::new()) else {
+        return;
+    };
+    let _invalid = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("beyond the device's limit"),
+        size: ctx.device().limits().max_buffer_size + 4,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let f = random_array::<f32>(&mut Rng::new(9), &[6, 7]);
+    let e = ctx.gradient(&f, &GradientOptions::new()).unwrap_err();
+    assert!(
+        matches!(&e, Error::Gpu { during, .. } if during == "doing other work on this device"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("the GPU reported an error while doing other work on this device: "),
+        "{e}"
+    );
+    let got = flat(ctx.gradient(&f, &GradientOptions::new()).unwrap());
+    assert_matches_reference(
+        f.as_slice().unwrap(),
+        &[6, 7],
+        &GradientOptions::new(),
+        &got,
+        "after the error",
+    );
+}

@@ -420,18 +420,20 @@ impl GpuContext {
         super::execute::gradient(self, plan, data)
     }
 
-    /// Fails if the device was lost or an error escaped the error scopes.
+    /// Fails if the device was lost (then always), or once after an error
+    /// escaped the error scopes (work outside this crate's calls on the same
+    /// device, reported to the next call rather than dropped).
     pub(crate) fn check_health(&self) -> Result<()> {
-        let health = lock(&self.health);
+        let mut health = lock(&self.health);
         if let Some(reason) = &health.lost {
             return Err(Error::DeviceLost {
                 reason: reason.clone(),
             });
         }
-        if let Some(message) = &health.uncaptured {
+        if let Some(message) = health.uncaptured.take() {
             return Err(Error::Gpu {
-                during: "earlier work on this device".into(),
-                message: message.clone(),
+                during: "doing other work on this device".into(),
+                message,
             });
         }
         Ok(())
