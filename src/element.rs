@@ -12,7 +12,8 @@ mod sealed {
 /// A floating-point element type: `f32` or `f64` (numpy's `float32` and
 /// `float64`). Outputs have the input's element type, as in numpy.
 pub trait Element:
-    sealed::Sealed
+    bytemuck::Pod
+    + sealed::Sealed
     + Copy
     + Send
     + Sync

@@ -94,6 +94,63 @@ pub enum Error {
         /// Why it cannot run.
         reason: String,
     },
+
+    /// No GPU adapter could be found (no driver, no device, or none matching
+    /// `WGPU_ADAPTER_NAME` / `WGPU_BACKEND`).
+    #[error("no GPU adapter is available: {reason}; use the CPU or reference backend")]
+    NoAdapter {
+        /// What wgpu reported.
+        reason: String,
+    },
+
+    /// `f64` input for a GPU adapter without 64-bit floats in shaders
+    /// (`wgpu::Features::SHADER_F64`).
+    #[error(
+        "the GPU adapter '{adapter}' does not support 64-bit floats (SHADER_F64): convert the input to f32, or use the CPU backend"
+    )]
+    NoF64 {
+        /// The adapter's name.
+        adapter: String,
+    },
+
+    /// The GPU reported an error (validation, out of memory, or internal),
+    /// caught by an error scope. No output is returned.
+    #[error("the GPU reported an error while {during}: {message}")]
+    Gpu {
+        /// What ndgrad was doing.
+        during: String,
+        /// wgpu's description of the error.
+        message: String,
+    },
+
+    /// The GPU device was lost (driver reset, device removed or destroyed).
+    /// Every later call on the same context returns this error; create a new
+    /// context to continue.
+    #[error("the GPU device was lost: {reason}")]
+    DeviceLost {
+        /// wgpu's description of the loss.
+        reason: String,
+    },
+
+    /// Mapping a staging buffer for reading back results failed.
+    #[error("reading results back from the GPU failed: {message}")]
+    BufferMap {
+        /// wgpu's description of the failure.
+        message: String,
+    },
+
+    /// The request cannot be split to fit the GPU's limits (for example one
+    /// plane of the outermost axis, with its halo, is larger than the largest
+    /// buffer binding).
+    #[error("{what} needs {needed} bytes, but the GPU allows at most {limit} bytes: use the CPU backend")]
+    ExceedsGpuLimits {
+        /// What did not fit.
+        what: String,
+        /// The bytes it needs.
+        needed: u64,
+        /// The limit it exceeds.
+        limit: u64,
+    },
 }
 
 /// Short for `Result<T, ndgrad::Error>`.

@@ -2,6 +2,7 @@
 
 pub mod element;
 pub mod error;
+pub mod gpu;
 pub mod options;
 pub mod plan;
 pub mod reference;
@@ -93,8 +94,19 @@ where
     let data = data
         .as_slice()
         .expect("an array in standard layout is contiguous");
+    let backend = match backend {
+        // Auto never picks a GPU that cannot compute this element type.
+        Backend::Gpu
+            if opts.backend == Backend::Auto
+                && gpu::default_context().is_ok_and(|ctx| !supports::<T>(ctx)) =>
+        {
+            auto_fallback()
+        }
+        other => other,
+    };
     let outputs = match backend {
         Backend::Reference => reference::gradient(&plan, data),
+        Backend::Gpu => gpu::default_context()?.gradient_of_plan(&plan, data)?,
         other => unreachable!("resolve_backend never returns {other:?}"),
     };
     let arrays = outputs
@@ -106,15 +118,38 @@ where
     Ok(Gradients { arrays, backend })
 }
 
+/// Whether the GPU of `ctx` can compute arrays of `T`.
+fn supports<T: Element>(ctx: &gpu::GpuContext) -> bool {
+    std::mem::size_of::<T>() == 4 || ctx.supports_f64()
+}
+
+/// What [`Backend::Auto`] runs when there is no hardware GPU: the one place
+/// that choice is made.
+fn auto_fallback() -> Backend {
+    Backend::Reference
+}
+
 /// The backend that `requested` runs on in this build and on this machine.
+///
+/// [`Backend::Gpu`] resolves when a GPU adapter can be had (the default
+/// context, [`gpu::default_context`], is created on the first call).
+/// [`Backend::Auto`] resolves to the GPU when that adapter is a hardware GPU
+/// (not a software one such as lavapipe), and to the fallback otherwise.
 ///
 /// # Errors
 ///
-/// [`Error::BackendUnavailable`] when `requested` cannot run here.
+/// For [`Backend::Gpu`], the error that creating the default GPU context gave
+/// (usually [`Error::NoAdapter`]); [`Error::BackendUnavailable`] for a
+/// backend this build does not have.
 pub fn resolve_backend(requested: Backend) -> Result<Backend> {
     match requested {
-        Backend::Reference | Backend::Auto => Ok(Backend::Reference),
-        Backend::Gpu | Backend::Cpu => Err(Error::BackendUnavailable {
+        Backend::Reference => Ok(Backend::Reference),
+        Backend::Gpu => gpu::default_context().map(|_| Backend::Gpu),
+        Backend::Auto => Ok(match gpu::default_context() {
+            Ok(ctx) if ctx.is_hardware() => Backend::Gpu,
+            _ => auto_fallback(),
+        }),
+        Backend::Cpu => Err(Error::BackendUnavailable {
             backend: requested,
             reason: "this version of ndgrad does not implement it yet; use the reference backend"
                 .into(),

@@ -1,0 +1,635 @@
+//! [`GpuContext`]: the adapter, device and queue, the limits in force, the
+//! pipeline cache and the reusable buffers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use ndarray::{Array, ArrayBase, Data, Dimension};
+
+use super::kernels::{self, Kernel, Real, Specialization};
+use super::transfer::Workspace;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::options::GradientOptions;
+use crate::plan::Plan;
+
+/// The workgroup size used unless the device allows less or
+/// [`GpuOptions::workgroup_size`] asks for another.
+const DEFAULT_WORKGROUP_SIZE: u32 = 256;
+
+/// The largest slab, in elements, so that every index a kernel computes fits
+/// in a WGSL `u32` with room to spare.
+const MAX_SLAB_ELEMENTS: u64 = 1 << 31;
+
+/// Settings of a [`GpuContext`]: smaller limits than the device's (to exercise
+/// the slab and folding paths on small arrays, or to leave room for other
+/// work), and switches for testing.
+///
+/// Limits larger than the device's are clamped to the device's.
+///
+/// ```
+/// use ndgrad::gpu::GpuOptions;
+/// let opts = GpuOptions::new()
+///     .max_storage_buffer_binding_size(4096)
+///     .max_workgroups_per_dimension(4);
+/// assert_eq!(opts.max_buffer_size, None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// At most this many bytes in one storage buffer binding.
+    pub max_storage_buffer_binding_size: Option<u64>,
+    /// At most this many bytes in one buffer.
+    pub max_buffer_size: Option<u64>,
+    /// At most this many workgroups along each dimension of a dispatch.
+    pub max_workgroups_per_dimension: Option<u32>,
+    /// Threads per workgroup (default 256, or the device's maximum if lower).
+    pub workgroup_size: Option<u32>,
+    /// Behave as if the adapter lacked `SHADER_F64`: `f64` input is refused
+    /// with [`Error::NoF64`].
+    pub disable_f64: bool,
+    /// Fill every output buffer with a NaN sentinel before each run, so that a
+    /// kernel that skips an element is visible in the result (for tests).
+    pub poison_outputs: bool,
+}
+
+impl GpuOptions {
+    /// The device's own limits, nothing disabled, no poisoning.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Caps the size of one storage buffer binding, in bytes.
+    pub fn max_storage_buffer_binding_size(mut self, bytes: u64) -> Self {
+        self.max_storage_buffer_binding_size = Some(bytes);
+        self
+    }
+
+    /// Caps the size of one buffer, in bytes.
+    pub fn max_buffer_size(mut self, bytes: u64) -> Self {
+        self.max_buffer_size = Some(bytes);
+        self
+    }
+
+    /// Caps the workgroups along each dimension of a dispatch.
+    pub fn max_workgroups_per_dimension(mut self, count: u32) -> Self {
+        self.max_workgroups_per_dimension = Some(count);
+        self
+    }
+
+    /// Sets the threads per workgroup.
+    pub fn workgroup_size(mut self, size: u32) -> Self {
+        self.workgroup_size = Some(size);
+        self
+    }
+
+    /// Pretends the adapter has no `SHADER_F64`.
+    pub fn disable_f64(mut self, disable: bool) -> Self {
+        self.disable_f64 = disable;
+        self
+    }
+
+    /// Poisons output buffers before each run.
+    pub fn poison_outputs(mut self, poison: bool) -> Self {
+        self.poison_outputs = poison;
+        self
+    }
+}
+
+/// The limits a [`GpuContext`] works within: the device's, lowered by
+/// [`GpuOptions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuLimits {
+    /// Bytes in one storage buffer binding.
+    pub max_storage_buffer_binding_size: u64,
+    /// Bytes in one buffer.
+    pub max_buffer_size: u64,
+    /// Workgroups along each dimension of a dispatch.
+    pub max_workgroups_per_dimension: u32,
+    /// Threads per workgroup.
+    pub workgroup_size: u32,
+    /// Alignment of storage buffer binding offsets, in bytes.
+    pub storage_offset_alignment: u32,
+    /// Alignment of uniform buffer binding offsets, in bytes.
+    pub uniform_offset_alignment: u32,
+}
+
+impl GpuLimits {
+    fn new(device: &wgpu::Limits, opts: &GpuOptions) -> Result<GpuLimits> {
+        let cap64 = |dev: u64, opt: Option<u64>| opt.map_or(dev, |o| o.min(dev));
+        let cap32 = |dev: u32, opt: Option<u32>| opt.map_or(dev, |o| o.min(dev));
+        let max_wg = device
+            .max_compute_workgroup_size_x
+            .min(device.max_compute_invocations_per_workgroup);
+        let limits = GpuLimits {
+            max_storage_buffer_binding_size: cap64(
+                device.max_storage_buffer_binding_size,
+                opts.max_storage_buffer_binding_size,
+            ),
+            max_buffer_size: cap64(device.max_buffer_size, opts.max_buffer_size),
+            max_workgroups_per_dimension: cap32(
+                device.max_compute_workgroups_per_dimension,
+                opts.max_workgroups_per_dimension,
+            ),
+            workgroup_size: opts
+                .workgroup_size
+                .unwrap_or(DEFAULT_WORKGROUP_SIZE)
+                .min(max_wg),
+            storage_offset_alignment: device.min_storage_buffer_offset_alignment,
+            uniform_offset_alignment: device.min_uniform_buffer_offset_alignment,
+        };
+        if limits.workgroup_size == 0 || limits.max_workgroups_per_dimension == 0 {
+            return Err(Error::ExceedsGpuLimits {
+                what: "a dispatch with zero threads per workgroup or zero workgroups".into(),
+                needed: 1,
+                limit: 0,
+            });
+        }
+        Ok(limits)
+    }
+
+    /// The most elements of `elem_size` bytes one slab may hold: what fits
+    /// one storage binding and one buffer, and what one dispatch grid can
+    /// cover. An array with more elements is streamed in slabs.
+    pub fn max_slab_elements(&self, elem_size: u64) -> u64 {
+        let bytes = self
+            .max_storage_buffer_binding_size
+            .min(self.max_buffer_size);
+        let grid =
+            u64::from(self.max_workgroups_per_dimension).pow(3) * u64::from(self.workgroup_size);
+        (bytes / elem_size).min(grid).min(MAX_SLAB_ELEMENTS)
+    }
+}
+
+/// Why the device stopped, shared with wgpu's callbacks.
+#[derive(Debug, Default)]
+struct Health {
+    lost: Option<String>,
+    uncaptured: Option<String>,
+}
+
+/// A GPU device ready to compute gradients: `numpy.gradient` on the GPU.
+///
+/// Holds the adapter's device and queue, the limits in force, each compiled
+/// pipeline (built once, on first use) and reusable buffers. It is
+/// `Send + Sync`: many threads may share one context; each call takes its own
+/// set of buffers, so results never mix.
+///
+/// The library's [`crate::gradient`] with [`crate::Backend::Gpu`] uses a
+/// context created on first use ([`super::default_context`]); create your own
+/// to choose limits, or to share your application's device with
+/// [`GpuContext::from_device`].
+///
+/// ```no_run
+/// use ndarray::array;
+/// use ndgrad::gpu::GpuContext;
+/// use ndgrad::GradientOptions;
+///
+/// let ctx = GpuContext::new()?;
+/// let f = array![[1.0f32, 2.0, 6.0], [3.0, 4.0, 5.0]];
+/// let g = ctx.gradient(&f, &GradientOptions::new())?;
+/// assert_eq!(g[1], array![[1.0f32, 2.5, 4.0], [1.0, 1.0, 1.0]]);
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    pub(crate) limits: GpuLimits,
+    f64: bool,
+    pub(crate) poison: bool,
+    pipeline_layout: wgpu::PipelineLayout,
+    pub(crate) bind_group_layout: wgpu::BindGroupLayout,
+    modules: Mutex<HashMap<(Kernel, Real), wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<Specialization, wgpu::ComputePipeline>>,
+    workspaces: Mutex<Vec<Workspace>>,
+    health: Arc<Mutex<Health>>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .field("device_type", &self.info.device_type)
+            .field("limits", &self.limits)
+            .field("f64", &self.f64)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every structure behind these locks
+/// stays consistent even if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl GpuContext {
+    /// Creates a context on the adapter the environment selects, the way
+    /// wgpu's own helpers read it: `WGPU_BACKEND` (e.g. `vulkan`, `metal`,
+    /// `dx12`), `WGPU_ADAPTER_NAME` (a substring of the adapter's name),
+    /// `WGPU_POWER_PREF` (`low` or `high`).
+    ///
+    /// The device gets the adapter's real limits and, where the adapter has
+    /// it, `SHADER_F64`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoAdapter`] when no adapter matches; [`Error::Gpu`] when the
+    /// device cannot be created.
+    pub fn new() -> Result<GpuContext> {
+        Self::with_options(GpuOptions::default())
+    }
+
+    /// [`GpuContext::new`] with [`GpuOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuContext::new`], and [`Error::ExceedsGpuLimits`] for limits
+    /// that leave no room for a single thread.
+    pub fn with_options(opts: GpuOptions) -> Result<GpuContext> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = select_adapter(&instance)?;
+        let mut features = wgpu::Features::empty();
+        if adapter.features().contains(wgpu::Features::SHADER_F64) && !opts.disable_f64 {
+            features |= wgpu::Features::SHADER_F64;
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("ndgrad"),
+            required_features: features,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu {
+            during: format!("creating a device on '{}'", adapter.get_info().name),
+            message: e.to_string(),
+        })?;
+        let ctx = Self::build(device, queue, opts)?;
+        // Our own device: nothing else should see its errors, and wgpu's
+        // default handler panics. Every operation runs inside error scopes,
+        // so this only records what escapes them, to fail the next call.
+        let health = Arc::clone(&ctx.health);
+        ctx.device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                lock(&health).uncaptured = Some(e.to_string());
+            }));
+        Ok(ctx)
+    }
+
+    /// Adopts an application's existing device and queue.
+    ///
+    /// `f64` is available when the device was created with `SHADER_F64`; the
+    /// limits are the device's. The context installs a device-lost callback
+    /// (replacing any other) so that a lost device becomes
+    /// [`Error::DeviceLost`]; it leaves the uncaptured-error handler to the
+    /// application, since its own work runs inside error scopes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Gpu`] when the context's bind group layout cannot be created.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<GpuContext> {
+        Self::from_device_with_options(device, queue, GpuOptions::default())
+    }
+
+    /// [`GpuContext::from_device`] with [`GpuOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuContext::from_device`].
+    pub fn from_device_with_options(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        opts: GpuOptions,
+    ) -> Result<GpuContext> {
+        Self::build(device, queue, opts)
+    }
+
+    fn build(device: wgpu::Device, queue: wgpu::Queue, opts: GpuOptions) -> Result<GpuContext> {
+        let limits = GpuLimits::new(&device.limits(), &opts)?;
+        let health = Arc::new(Mutex::new(Health::default()));
+        let lost = Arc::clone(&health);
+        device.set_device_lost_callback(move |reason, message| {
+            lock(&lost).lost = Some(format!("{reason:?}: {message}"));
+        });
+        let scope = ErrorScopes::push(&device);
+        let bind_group_layout = kernels::bind_group_layout(&device);
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("ndgrad"),
+            bind_group_layouts: &[Some(&bind_group_layout)],
+            immediate_size: 0,
+        });
+        scope.pop("creating the bind group layout")?;
+        Ok(GpuContext {
+            info: device.adapter_info(),
+            f64: device.features().contains(wgpu::Features::SHADER_F64) && !opts.disable_f64,
+            poison: opts.poison_outputs,
+            limits,
+            pipeline_layout,
+            bind_group_layout,
+            modules: Mutex::default(),
+            pipelines: Mutex::default(),
+            workspaces: Mutex::default(),
+            health,
+            device,
+            queue,
+        })
+    }
+
+    /// The adapter the context runs on (name, backend, device type, driver).
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> GpuLimits {
+        self.limits
+    }
+
+    /// Whether `f64` arrays can be computed (the device has `SHADER_F64`).
+    pub fn supports_f64(&self) -> bool {
+        self.f64
+    }
+
+    /// Whether the adapter is a hardware GPU, not a software rasteriser such
+    /// as lavapipe or WARP (wgpu reports those as `DeviceType::Cpu`).
+    pub fn is_hardware(&self) -> bool {
+        !matches!(self.info.device_type, wgpu::DeviceType::Cpu)
+    }
+
+    /// The wgpu device, for sharing with other GPU work.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue the context submits to.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The gradient of `f` on this context's GPU: [`crate::gradient`] with
+    /// [`crate::Backend::Gpu`], on this device (`opts.backend` is ignored).
+    ///
+    /// f32 arrays are computed in f32 (coefficients rounded from f64 once),
+    /// f64 arrays in f64.
+    ///
+    /// # Errors
+    ///
+    /// Every option error of [`Plan::new`]; [`Error::NoF64`] for `f64` input
+    /// without `SHADER_F64`; [`Error::ExceedsGpuLimits`] when the array
+    /// cannot be split to fit the limits; [`Error::Gpu`],
+    /// [`Error::DeviceLost`] and [`Error::BufferMap`] when the device fails.
+    /// After an error no partial output is returned.
+    pub fn gradient<T, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+    ) -> Result<Vec<Array<T, D>>>
+    where
+        T: Element,
+        S: Data<Elem = T>,
+        D: Dimension,
+    {
+        let plan = Plan::new(f.shape(), opts)?;
+        let data = f.as_standard_layout();
+        let data = data
+            .as_slice()
+            .expect("an array in standard layout is contiguous");
+        let outputs = self.gradient_of_plan(&plan, data)?;
+        Ok(outputs
+            .into_iter()
+            .map(|v| {
+                Array::from_shape_vec(f.raw_dim(), v)
+                    .expect("the GPU returns one value per element")
+            })
+            .collect())
+    }
+
+    /// Computes every axis of `plan` on `data` (C order): the backend entry
+    /// point behind [`GpuContext::gradient`].
+    pub(crate) fn gradient_of_plan<T: Element>(
+        &self,
+        plan: &Plan,
+        data: &[T],
+    ) -> Result<Vec<Vec<T>>> {
+        self.check_health()?;
+        if Real::of::<T>() == Real::F64 && !self.f64 {
+            return Err(Error::NoF64 {
+                adapter: self.info.name.clone(),
+            });
+        }
+        super::execute::gradient(self, plan, data)
+    }
+
+    /// Fails if the device was lost (then always), or once after an error
+    /// escaped the error scopes (work outside this crate's calls on the same
+    /// device, reported to the next call rather than dropped).
+    pub(crate) fn check_health(&self) -> Result<()> {
+        let mut health = lock(&self.health);
+        if let Some(reason) = &health.lost {
+            return Err(Error::DeviceLost {
+                reason: reason.clone(),
+            });
+        }
+        if let Some(message) = health.uncaptured.take() {
+            return Err(Error::Gpu {
+                during: "doing other work on this device".into(),
+                message,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `work` inside validation, out-of-memory and internal error
+    /// scopes; any error they catch, or a device lost meanwhile, replaces the
+    /// result, so output computed by failed GPU work is never returned.
+    pub(crate) fn scoped<R>(&self, during: &str, work: impl FnOnce() -> Result<R>) -> Result<R> {
+        let scope = ErrorScopes::push(&self.device);
+        let result = work();
+        scope.pop(during)?;
+        self.check_health()?;
+        result
+    }
+
+    /// Blocks until all submitted work is done and map callbacks have run.
+    /// The one place that polls the device (its API moves between wgpu
+    /// versions).
+    pub(crate) fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(drop)
+            .map_err(|e| {
+                self.check_health().err().unwrap_or_else(|| Error::Gpu {
+                    during: "waiting for the GPU".into(),
+                    message: e.to_string(),
+                })
+            })
+    }
+
+    /// Waits for the value a GPU callback sends on `rx` (a buffer map).
+    ///
+    /// Callbacks run on whichever thread polls the device; when another
+    /// thread's poll picked ours up it may still be running it after our own
+    /// wait returns, so the wait is repeated until the value arrives.
+    pub(crate) fn wait_for<R>(&self, rx: &std::sync::mpsc::Receiver<R>) -> Result<R> {
+        use std::sync::mpsc::RecvTimeoutError;
+        loop {
+            self.wait()?;
+            match rx.recv_timeout(std::time::Duration::from_millis(10)) {
+                Ok(value) => return Ok(value),
+                Err(RecvTimeoutError::Timeout) => self.check_health()?,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Error::BufferMap {
+                        message: "the map callback was dropped without running".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// The pipeline of `spec`, compiled on first use and cached.
+    pub(crate) fn pipeline(&self, spec: Specialization) -> Result<wgpu::ComputePipeline> {
+        if let Some(p) = lock(&self.pipelines).get(&spec) {
+            return Ok(p.clone());
+        }
+        // Compile outside the cache lock; two threads may compile the same
+        // pipeline once each, and one of them is kept.
+        let pipeline = self.scoped(&format!("compiling {}", spec.label()), || {
+            let module = {
+                let mut modules = lock(&self.modules);
+                modules
+                    .entry((spec.kernel, spec.real))
+                    .or_insert_with(|| kernels::shader_module(&self.device, spec.kernel, spec.real))
+                    .clone()
+            };
+            Ok(kernels::pipeline(
+                &self.device,
+                &self.pipeline_layout,
+                &module,
+                &spec,
+            ))
+        })?;
+        Ok(lock(&self.pipelines)
+            .entry(spec)
+            .or_insert(pipeline)
+            .clone())
+    }
+
+    /// A set of buffers for one call: a reused one if another call left it.
+    pub(crate) fn take_workspace(&self) -> Workspace {
+        lock(&self.workspaces).pop().unwrap_or_default()
+    }
+
+    /// Returns buffers after a successful call (after a failure they are
+    /// dropped: their state is unknown).
+    pub(crate) fn return_workspace(&self, ws: Workspace) {
+        lock(&self.workspaces).push(ws);
+    }
+}
+
+/// The three error scopes around a piece of GPU work.
+struct ErrorScopes {
+    internal: wgpu::ErrorScopeGuard,
+    validation: wgpu::ErrorScopeGuard,
+    out_of_memory: wgpu::ErrorScopeGuard,
+}
+
+impl ErrorScopes {
+    fn push(device: &wgpu::Device) -> ErrorScopes {
+        let out_of_memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
+        ErrorScopes {
+            internal,
+            validation,
+            out_of_memory,
+        }
+    }
+
+    /// Pops the scopes (innermost first) and reports the first error caught.
+    fn pop(self, during: &str) -> Result<()> {
+        let internal = pollster::block_on(self.internal.pop());
+        let validation = pollster::block_on(self.validation.pop());
+        let out_of_memory = pollster::block_on(self.out_of_memory.pop());
+        match out_of_memory.or(validation).or(internal) {
+            None => Ok(()),
+            Some(e) => Err(Error::Gpu {
+                during: during.to_string(),
+                message: match e {
+                    wgpu::Error::OutOfMemory { .. } => "out of GPU memory".to_string(),
+                    other => other.to_string(),
+                },
+            }),
+        }
+    }
+}
+
+/// Picks the adapter as `wgpu::util::initialize_adapter_from_env_or_default`
+/// does, but returns an error where that helper would panic (when
+/// `WGPU_ADAPTER_NAME` matches no adapter).
+fn select_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+        let wanted = wanted.to_lowercase();
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        if !names.iter().any(|n| n.to_lowercase().contains(&wanted)) {
+            return Err(Error::NoAdapter {
+                reason: format!(
+                    "WGPU_ADAPTER_NAME={wanted:?} matches none of the adapters found ({})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            });
+        }
+    }
+    pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
+        instance, None,
+    ))
+    .map_err(|e| Error::NoAdapter {
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<GpuContext>();
+    }
+
+    /// A real validation error (a buffer beyond the device's limit) is caught
+    /// by the error scopes and returned as a value; the context stays usable.
+    #[test]
+    fn errors_inside_scopes_become_values() {
+        let ctx = match GpuContext::new() {
+            Ok(ctx) => ctx,
+            Err(e) if std::env::var("NDGRAD_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+                panic!("NDGRAD_REQUIRE_GPU=1 but no GPU context: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping: no GPU context ({e})");
+                return;
+            }
+        };
+        let too_big = ctx.device.limits().max_buffer_size + 4;
+        let result = ctx.scoped("creating an oversized buffer", || {
+            let _buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("too big"),
+                size: too_big,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            });
+            Ok(())
+        });
+        match result {
+            Err(Error::Gpu { during, .. }) => assert_eq!(during, "creating an oversized buffer"),
+            other => panic!("expected a GPU error, got {other:?}"),
+        }
+        ctx.check_health().unwrap();
+    }
+}

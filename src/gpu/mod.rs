@@ -1,0 +1,46 @@
+//! The GPU backend: `numpy.gradient` as WGSL compute kernels through wgpu.
+//!
+//! It runs on any adapter wgpu finds (Vulkan, Metal, DX12; lavapipe in CI),
+//! in `f32` everywhere and in `f64` where the adapter has `SHADER_F64`. The
+//! array is uploaded once (in slabs along the outermost axis when it exceeds
+//! the device's buffer limits), every requested axis is computed from that
+//! upload by an interior kernel and a boundary kernel whose coefficients come
+//! from [`crate::stencil`], and the results are read back per axis.
+//!
+//! [`crate::gradient`] with [`crate::Backend::Gpu`] uses [`default_context`];
+//! a [`GpuContext`] of your own chooses limits or shares your device.
+
+mod context;
+mod execute;
+mod kernels;
+mod measure;
+mod slab;
+mod transfer;
+
+use std::sync::OnceLock;
+
+pub use context::{GpuContext, GpuLimits, GpuOptions};
+pub use measure::KernelTimings;
+/// The wgpu this crate is built against, for [`GpuContext::from_device`].
+pub use wgpu;
+
+use crate::error::Result;
+
+/// The context the library API uses: created on first use from the
+/// environment (see [`GpuContext::new`]) and kept for the life of the
+/// process. A failure to create it is remembered too, so a machine without
+/// an adapter is probed once.
+///
+/// # Errors
+///
+/// The error [`GpuContext::new`] gave.
+pub fn default_context() -> Result<&'static GpuContext> {
+    static DEFAULT: OnceLock<Result<GpuContext>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(GpuContext::new)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+#[cfg(test)]
+mod shader_tests;

@@ -1,0 +1,229 @@
+//! Helpers for the GPU tests: getting a context (or skipping), random arrays
+//! in every memory layout, and comparing with the reference within stated
+//! tolerances.
+//!
+//! Kept apart from `tests/common` so the GPU tests carry their own helpers.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::sync::OnceLock;
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
+use ndgrad::gpu::{GpuContext, GpuOptions};
+use ndgrad::plan::Plan;
+use ndgrad::stencil::Tap;
+use ndgrad::{Element, GradientOptions};
+
+/// Whether CI demands a GPU (`NDGRAD_REQUIRE_GPU=1`): then a missing adapter
+/// fails the test instead of skipping it.
+pub fn gpu_required() -> bool {
+    std::env::var("NDGRAD_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
+
+/// `Some(value)`, or `None` after printing why the test is skipped; panics
+/// instead when a GPU is required.
+pub fn or_skip<T>(result: ndgrad::Result<T>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) if gpu_required() => panic!("NDGRAD_REQUIRE_GPU=1 but no GPU context: {e}"),
+        Err(e) => {
+            eprintln!("skipping: no GPU context ({e}); set NDGRAD_REQUIRE_GPU=1 to fail instead");
+            None
+        }
+    }
+}
+
+/// The context shared by the tests of one binary (lavapipe is slow to start
+/// and to compile pipelines, so it is built once), with poisoned outputs.
+pub fn context() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<ndgrad::Result<GpuContext>> = OnceLock::new();
+    let ctx = CTX.get_or_init(|| GpuContext::with_options(GpuOptions::new().poison_outputs(true)));
+    or_skip(ctx.as_ref().map_err(Clone::clone))
+}
+
+/// A fresh context with `opts` (poisoned outputs added).
+pub fn context_with(opts: GpuOptions) -> Option<GpuContext> {
+    or_skip(GpuContext::with_options(opts.poison_outputs(true)))
+}
+
+/// A small deterministic generator (splitmix64), so a failing case can be
+/// replayed from its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+
+    /// Uniform in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// How an input array is laid out in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// C order.
+    Standard,
+    /// Fortran order: the transpose of a C-ordered array.
+    Transposed,
+    /// Every other element of a larger array along every axis.
+    Stepped,
+    /// One axis traversed backwards.
+    NegativeStride,
+}
+
+pub const LAYOUTS: [Layout; 4] = [
+    Layout::Standard,
+    Layout::Transposed,
+    Layout::Stepped,
+    Layout::NegativeStride,
+];
+
+/// Random values in [−100, 100), with about `non_finite` of them NaN, +inf
+/// or −inf.
+pub fn values<T: Element>(rng: &mut Rng, len: usize, non_finite: f64) -> Vec<T> {
+    (0..len)
+        .map(|_| {
+            let v = if rng.unit() < non_finite {
+                [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.below(3)]
+            } else {
+                rng.range(-100.0, 100.0)
+            };
+            T::from_f64(v)
+        })
+        .collect()
+}
+
+/// An owned array, filled with random values, whose [`view`] with the same
+/// `layout` has `shape` and that memory layout.
+pub fn array_in_layout<T: Element>(
+    rng: &mut Rng,
+    shape: &[usize],
+    layout: Layout,
+    non_finite: f64,
+) -> ArrayD<T> {
+    let len: usize = shape.iter().product();
+    let owner = match layout {
+        Layout::Standard | Layout::NegativeStride => {
+            ArrayD::from_shape_vec(IxDyn(shape), values(rng, len, non_finite)).unwrap()
+        }
+        Layout::Transposed => {
+            let rev: Vec<usize> = shape.iter().rev().copied().collect();
+            ArrayD::from_shape_vec(IxDyn(&rev), values(rng, len, non_finite)).unwrap()
+        }
+        Layout::Stepped => {
+            let big: Vec<usize> = shape.iter().map(|&s| 2 * s).collect();
+            let big_len = big.iter().product();
+            ArrayD::from_shape_vec(IxDyn(&big), values(rng, big_len, non_finite)).unwrap()
+        }
+    };
+    owner
+}
+
+/// The view of `owner` that [`array_in_layout`] describes.
+pub fn view<T: Element>(owner: &ArrayD<T>, layout: Layout) -> ArrayViewD<'_, T> {
+    let mut v = owner.view();
+    match layout {
+        Layout::Standard => {}
+        Layout::Transposed => v = v.reversed_axes(),
+        Layout::Stepped => {
+            for k in 0..v.ndim() {
+                v.slice_axis_inplace(Axis(k), Slice::new(0, None, 2));
+            }
+        }
+        Layout::NegativeStride => {
+            if v.ndim() > 0 {
+                let k = v.ndim() / 2;
+                v.invert_axis(Axis(k));
+            }
+        }
+    }
+    v
+}
+
+/// `Σ |w_k · f_k|` of the tap: the scale of the rounding errors a correct
+/// evaluation in any precision can make.
+fn tap_magnitude(tap: Tap, f: impl Fn(usize) -> f64) -> f64 {
+    match tap {
+        Tap::Difference { lo, hi, denom } => (f(lo).abs() + f(hi).abs()) / denom.abs(),
+        Tap::Weighted { first, w } => (0..3).map(|k| (w[k] * f(first + k)).abs()).sum(),
+    }
+}
+
+/// Asserts that `got` equals the reference gradient of `input` (C order)
+/// under `opts`, element by element.
+///
+/// Tolerance: `16 · ε · Σ|w_k f_k|` per element, with ε the machine epsilon
+/// of `T`. The reference evaluates each tap in f64 and rounds once; the GPU
+/// evaluates it in `T` with coefficients rounded to `T`, and WGSL division is
+/// not correctly rounded (2.5 ulp for f32), so a handful of roundings of the
+/// size of the terms is expected. f32 adds a few smallest normals of
+/// absolute slack, since GPUs may flush subnormals to zero. NaN must be NaN
+/// and ±inf must match exactly.
+pub fn assert_matches_reference<T: Element>(
+    input: &[T],
+    shape: &[usize],
+    opts: &GradientOptions,
+    got: &[Vec<T>],
+    context: &str,
+) {
+    let plan = Plan::new(shape, opts).expect("valid options");
+    let expected = ndgrad::reference::gradient(&plan, input);
+    assert_eq!(got.len(), expected.len(), "{context}: number of outputs");
+    let (eps, floor) = if std::mem::size_of::<T>() == 4 {
+        (f64::from(f32::EPSILON), 4.0 * f64::from(f32::MIN_POSITIVE))
+    } else {
+        (f64::EPSILON, 0.0)
+    };
+    for (k, ax) in plan.axes.iter().enumerate() {
+        assert_eq!(
+            got[k].len(),
+            expected[k].len(),
+            "{context}: axis {}",
+            ax.axis
+        );
+        for o in 0..ax.outer {
+            for j in 0..ax.inner {
+                let sample = |i: usize| input[ax.index(o, i, j)].to_f64();
+                for i in 0..ax.n {
+                    let at = ax.index(o, i, j);
+                    let (g, e) = (got[k][at].to_f64(), expected[k][at].to_f64());
+                    let ok = if e.is_nan() {
+                        g.is_nan()
+                    } else if e.is_infinite() {
+                        g == e
+                    } else {
+                        let tol = 16.0 * eps * tap_magnitude(ax.stencil.tap(i), sample) + floor;
+                        (g - e).abs() <= tol
+                    };
+                    assert!(
+                        ok,
+                        "{context}: axis {} (outer {o}, index {i}, inner {j}; flat {at}): GPU {g:e}, reference {e:e} (bits {:#x})",
+                        ax.axis,
+                        g.to_bits()
+                    );
+                }
+            }
+        }
+    }
+}
