@@ -12,6 +12,7 @@ mod bench;
 mod bench_gpu;
 mod failure;
 mod gradient;
+mod info;
 mod npy;
 mod npz;
 
@@ -36,6 +37,8 @@ enum Command {
     Gradient(gradient::GradientArgs),
     /// Time every backend side by side (GPU, CPU, numpy) on the same arrays.
     Bench(bench::BenchArgs),
+    /// List the GPU adapters, the one ndgrad would use, its limits and features.
+    Info(info::InfoArgs),
 }
 
 /// The exit code for invalid arguments, as clap uses it.
@@ -43,6 +46,7 @@ const USAGE_EXIT_CODE: u8 = 2;
 
 /// Parses the command line, runs the subcommand, reports a failure on one line.
 fn main() -> ExitCode {
+    quiet_headless_vulkan();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Gradient(args) => gradient::run(args),
         Command::Bench(args) => bench::run(args).map_err(failure::Failure::new),
+        Command::Info(args) => info::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,6 +62,19 @@ fn main() -> ExitCode {
             eprintln!("ndgrad: {failure}");
             ExitCode::from(failure.exit_code())
         }
+    }
+}
+
+/// On a machine without a display, Mesa's Vulkan drivers (lavapipe among them)
+/// have libwayland print "XDG_RUNTIME_DIR is invalid or not set" to stderr as
+/// soon as wgpu enables the Wayland surface extension, even though no window
+/// is ever made. The CLI promises one line on stderr, so when the variable is
+/// unset it points it at the temporary directory, where no Wayland socket is
+/// found and nothing is printed. This runs first in `main`, before any thread
+/// exists, so changing the environment is sound.
+fn quiet_headless_vulkan() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
 }
 

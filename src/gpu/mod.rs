@@ -10,6 +10,7 @@
 //! [`crate::gradient`] with [`crate::Backend::Gpu`] uses [`default_context`];
 //! a [`GpuContext`] of your own chooses limits or shares your device.
 
+mod adapters;
 mod context;
 mod execute;
 mod kernels;
@@ -19,8 +20,9 @@ mod transfer;
 
 use std::sync::OnceLock;
 
+pub use adapters::{adapters, AdapterSummary};
 pub use context::{GpuContext, GpuLimits, GpuOptions};
-pub use measure::KernelTimings;
+pub use measure::{KernelTimings, TimingClock};
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;
 
