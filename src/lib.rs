@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cpu;
 pub mod element;
 pub mod error;
 pub mod options;
@@ -89,12 +90,15 @@ where
 {
     let plan = Plan::new(f.shape(), opts)?;
     let backend = resolve_backend(opts.backend)?;
-    let data = f.as_standard_layout();
-    let data = data
-        .as_slice()
-        .expect("an array in standard layout is contiguous");
     let outputs = match backend {
-        Backend::Reference => reference::gradient(&plan, data),
+        Backend::Cpu => cpu::gradient(&plan, f.view()),
+        Backend::Reference => {
+            let data = f.as_standard_layout();
+            let data = data
+                .as_slice()
+                .expect("an array in standard layout is contiguous");
+            reference::gradient(&plan, data)
+        }
         other => unreachable!("resolve_backend never returns {other:?}"),
     };
     let arrays = outputs
@@ -113,11 +117,18 @@ where
 /// [`Error::BackendUnavailable`] when `requested` cannot run here.
 pub fn resolve_backend(requested: Backend) -> Result<Backend> {
     match requested {
-        Backend::Reference | Backend::Auto => Ok(Backend::Reference),
-        Backend::Gpu | Backend::Cpu => Err(Error::BackendUnavailable {
+        Backend::Auto => Ok(auto_backend()),
+        Backend::Reference => Ok(Backend::Reference),
+        Backend::Cpu => Ok(Backend::Cpu),
+        Backend::Gpu => Err(Error::BackendUnavailable {
             backend: requested,
-            reason: "this version of ndgrad does not implement it yet; use the reference backend"
-                .into(),
+            reason: "this version of ndgrad does not implement it yet; use the cpu backend".into(),
         }),
     }
+}
+
+/// What [`Backend::Auto`] runs on: a hardware GPU when one is found, else the
+/// CPU backend. (No GPU backend is built in yet, so always the CPU.)
+fn auto_backend() -> Backend {
+    Backend::Cpu
 }
