@@ -37,7 +37,7 @@ impl<T: Element> TapT<T> {
 
     /// Evaluates the tap on the samples `f` returns by index, in the same
     /// order of operations as [`Tap::apply`].
-    #[inline]
+    #[inline(always)]
     pub(super) fn apply(&self, f: impl Fn(usize) -> T) -> T {
         match *self {
             TapT::Difference { lo, hi, denom } => (f(hi) - f(lo)) / denom,
@@ -107,7 +107,7 @@ impl<T: Element> AxisStencil<T> {
     }
 
     /// The tap of point `i` (as [`Stencil::tap`]).
-    #[inline]
+    #[inline(always)]
     pub(super) fn tap(&self, i: usize) -> TapT<T> {
         if i == 0 {
             self.first
@@ -144,6 +144,7 @@ impl<T: Element> AxisStencil<T> {
 
     /// The points `cols` of one lane that lies contiguous along this axis
     /// (the innermost one): `lane[k]` is sample `lane_start + k`.
+    #[inline(always)]
     pub(super) fn along_lane(
         &self,
         out: &mut [T],
@@ -180,7 +181,7 @@ impl<T: Element> AxisStencil<T> {
 }
 
 /// `out[j] = (hi[j] − lo[j]) / denom`.
-#[inline]
+#[inline(always)]
 pub(super) fn difference<T: Element>(out: &mut [T], lo: &[T], hi: &[T], denom: T) {
     for (o, (&l, &h)) in out.iter_mut().zip(lo.iter().zip(hi)) {
         *o = (h - l) / denom;
@@ -188,7 +189,7 @@ pub(super) fn difference<T: Element>(out: &mut [T], lo: &[T], hi: &[T], denom: T
 }
 
 /// `out[j] = w[0]·r[0][j] + w[1]·r[1][j] + w[2]·r[2][j]`, summed left to right.
-#[inline]
+#[inline(always)]
 pub(super) fn weighted<T: Element>(out: &mut [T], r: [&[T]; 3], w: [T; 3]) {
     let rows = r[0].iter().zip(r[1]).zip(r[2]);
     for (o, ((&f0, &f1), &f2)) in out.iter_mut().zip(rows) {
@@ -197,7 +198,7 @@ pub(super) fn weighted<T: Element>(out: &mut [T], r: [&[T]; 3], w: [T; 3]) {
 }
 
 /// As [`weighted`], with weights that vary along the row.
-#[inline]
+#[inline(always)]
 fn weighted_varying<T: Element>(out: &mut [T], r: [&[T]; 3], w: [&[T]; 3]) {
     let rows = r[0].iter().zip(r[1]).zip(r[2]);
     let weights = w[0].iter().zip(w[1]).zip(w[2]);

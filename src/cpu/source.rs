@@ -28,7 +28,7 @@ pub(super) struct InPlace<'a, T> {
 impl<T: Sync> Lanes<T> for InPlace<'_, T> {
     const NEEDS_BUFFER: bool = false;
 
-    #[inline]
+    #[inline(always)]
     fn read<'s>(&'s self, offset: isize, cols: Range<usize>, _buffer: &'s mut [T]) -> &'s [T] {
         // SAFETY: the row at `offset` is a row of the view and `cols` lies
         // inside it (the trait's contract), and the innermost stride is 1, so
@@ -54,7 +54,7 @@ pub(super) struct Gathered<'a, T> {
 impl<T: Copy + Sync> Lanes<T> for Gathered<'_, T> {
     const NEEDS_BUFFER: bool = true;
 
-    #[inline]
+    #[inline(always)]
     fn read<'s>(&'s self, offset: isize, cols: Range<usize>, buffer: &'s mut [T]) -> &'s [T] {
         let lane = &mut buffer[..cols.len()];
         let base = self.view.as_ptr();
@@ -65,5 +65,24 @@ impl<T: Copy + Sync> Lanes<T> for Gathered<'_, T> {
             *sample = unsafe { *base.offset(offset + j as isize * self.stride) };
         }
         lane
+    }
+}
+
+/// A C-ordered copy of some planes of the input (the slab path): lanes are
+/// slices of the copy. `origin` is the offset, in the copy's strides, of the
+/// copy's first element as seen from the full array's first element, so the
+/// traversal can keep using the full array's indices.
+pub(super) struct SlabLanes<'a, T> {
+    pub(super) slab: &'a [T],
+    pub(super) origin: isize,
+}
+
+impl<T: Sync> Lanes<T> for SlabLanes<'_, T> {
+    const NEEDS_BUFFER: bool = false;
+
+    #[inline(always)]
+    fn read<'s>(&'s self, offset: isize, cols: Range<usize>, _buffer: &'s mut [T]) -> &'s [T] {
+        let start = (offset - self.origin) as usize + cols.start;
+        &self.slab[start..start + cols.len()]
     }
 }
