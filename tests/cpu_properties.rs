@@ -343,9 +343,10 @@ proptest! {
     }
 }
 
-/// Inputs big enough to be split across threads (row slabs, and column
-/// ranges when there are fewer rows than tasks), in pools of several sizes,
-/// poisoned, in every layout family.
+/// Inputs big enough to be split across threads (row ranges, column ranges
+/// when there are fewer rows than tasks, slabs of transposed inputs), in
+/// pools of several sizes (1: the serial path), poisoned, in every layout
+/// family.
 #[test]
 fn parallel_splits_write_every_element() {
     let shapes: &[&[usize]] = &[
@@ -354,9 +355,12 @@ fn parallel_splits_write_every_element() {
         &[301, 211],
         &[37, 29, 41],
         &[5, 6, 7, 8, 9],
+        // Long rows: few rows per task.
+        &[5, 24, 2500],
+        &[3, 4, 5, 2100],
     ];
     let mut seed = 1;
-    for threads in [2, 3, 8] {
+    for threads in [1, 2, 3, 8] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
