@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """Times numpy.gradient on an array saved by examples/cpu_vs_numpy.rs.
 
-Called by that example, once per case, so both sides run on the same array in
-the same session:
+That example starts it once per case, on the array it computes itself, and
+interleaves numpy's runs with its own so both see the same machine load:
 
-    python3 benches/numpy_time.py ARRAY.npy --edge-order 1 [--nonuniform] --reps 5
+    python3 benches/numpy_time.py ARRAY.npy --edge-order 1 [--nonuniform] --serve
 
-Prints one JSON object: {"median_s": ..., "runs_s": [...]}. The coordinates
-for --nonuniform are x[i] = i + 0.25 * (i % 3) on every axis, the formula the
-Rust side uses (exact in binary, so both sides build identical coefficients).
+With --serve it runs one warm-up, prints "ready", then for each line "run" on
+stdin times one numpy.gradient call and prints its seconds. Without --serve
+it times --reps runs and prints {"median_s": ..., "min_s": ..., "runs_s": [...]}.
+The coordinates for --nonuniform are x[i] = i + 0.25 * (i % 3) on every
+axis, the formula the Rust side uses (exact in binary, so both sides build
+identical coefficients).
 """
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -24,6 +28,7 @@ def main():
     parser.add_argument("--edge-order", type=int, default=1)
     parser.add_argument("--nonuniform", action="store_true")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--serve", action="store_true")
     args = parser.parse_args()
 
     f = np.load(args.path)
@@ -34,15 +39,23 @@ def main():
     def run():
         return np.gradient(f, *spacing, edge_order=args.edge_order)
 
-    run()  # warm-up: page in the input, settle the allocator
-    runs = []
-    for _ in range(args.reps):
+    def timed():
         start = time.perf_counter()
         g = run()
-        runs.append(time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
         del g
-    print(json.dumps({"median_s": float(np.median(runs)), "runs_s": runs}))
+        return elapsed
 
+    timed()  # warm-up: page in the input, settle the allocator
+    if args.serve:
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "run":
+                break
+            print(timed(), flush=True)
+        return
+    runs = [timed() for _ in range(args.reps)]
+    print(json.dumps({"median_s": float(np.median(runs)), "min_s": min(runs), "runs_s": runs}))
 
 if __name__ == "__main__":
     main()

@@ -9,12 +9,16 @@
 //!
 //! Each case is verified against the reference formulas (`Tap::apply` in
 //! `f64`, as `ndgrad::reference` does) on a random sample of a million
-//! points before it is timed. Every timing is the median of `--reps` runs
-//! after one warm-up run. numpy is timed by `benches/numpy_time.py` on the
-//! array this program saves to a temporary `.npy` file.
+//! points before it is timed. numpy is timed by `benches/numpy_time.py`, kept
+//! running beside this program on the array it saves to a temporary `.npy`.
+//! The runs of everything compared in one row (ndgrad, numpy, memcpy, ...)
+//! are interleaved, one of each per round, after one warm-up each, so a
+//! change in the load of the machine hits all of them alike; each figure is
+//! the median of `--reps` rounds, with the fastest round in parentheses.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -73,21 +77,50 @@ fn non_uniform(shape: &[usize]) -> Spacing {
     )
 }
 
-/// The median wall time of `reps` runs of `run`, after one warm-up run.
-/// `run`'s result is dropped outside the timed region.
-fn median_s<R>(reps: usize, mut run: impl FnMut() -> R) -> f64 {
-    drop(std::hint::black_box(run()));
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            let out = std::hint::black_box(run());
-            let t = start.elapsed().as_secs_f64();
-            drop(out);
-            t
+/// The median and the fastest of a set of timings, in seconds.
+#[derive(Clone, Copy)]
+struct Stats {
+    median: f64,
+    min: f64,
+}
+
+impl Stats {
+    fn ms(self) -> String {
+        format!("{:.1} ({:.1})", self.median * 1e3, self.min * 1e3)
+    }
+}
+
+/// Runs each timer once to warm up, then `reps` rounds of one run of each,
+/// interleaved; each timer returns the seconds its run took.
+fn interleaved(reps: usize, timers: &mut [&mut dyn FnMut() -> f64]) -> Vec<Stats> {
+    for timer in timers.iter_mut() {
+        timer();
+    }
+    let mut times = vec![Vec::with_capacity(reps); timers.len()];
+    for _ in 0..reps {
+        for (timer, times) in timers.iter_mut().zip(&mut times) {
+            times.push(timer());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(f64::total_cmp);
+            Stats {
+                median: t[t.len() / 2],
+                min: t[0],
+            }
         })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+        .collect()
+}
+
+/// The seconds one call of `run` takes; its result is dropped untimed.
+fn time<R>(run: impl FnOnce() -> R) -> f64 {
+    let start = Instant::now();
+    let out = std::hint::black_box(run());
+    let seconds = start.elapsed().as_secs_f64();
+    drop(out);
+    seconds
 }
 
 /// Checks `got` against the reference formulas at a million random points
@@ -136,34 +169,67 @@ fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
     }
 }
 
-/// numpy's median time on `f`, measured by benches/numpy_time.py.
-fn numpy_s(f: &ArrayD<f32>, edge_order: usize, nonuniform: bool, reps: usize) -> f64 {
-    let path = std::env::temp_dir().join(format!("ndgrad-bench-{}.npy", std::process::id()));
-    ndarray_npy::write_npy(&path, f).expect("write the array for numpy");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_time.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(&script)
-        .arg(&path)
-        .args(["--edge-order", &edge_order.to_string()])
-        .args(["--reps", &reps.to_string()]);
-    if nonuniform {
-        cmd.arg("--nonuniform");
-    }
-    let output = cmd.output().expect("run python3");
-    std::fs::remove_file(&path).ok();
-    assert!(
-        output.status.success(),
-        "numpy_time.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    let json: serde_json::Value = serde_json::from_str(text.trim()).expect("numpy_time.py JSON");
-    json["median_s"].as_f64().expect("median_s")
+/// benches/numpy_time.py serving timings of numpy.gradient on one array.
+struct Numpy {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    path: std::path::PathBuf,
 }
 
-/// Median time of copying `bytes` between two pre-faulted buffers, with
+impl Numpy {
+    fn start(f: &ArrayD<f32>, edge_order: usize, nonuniform: bool) -> Numpy {
+        let path = std::env::temp_dir().join(format!("ndgrad-bench-{}.npy", std::process::id()));
+        ndarray_npy::write_npy(&path, f).expect("write the array for numpy");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_time.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script)
+            .arg(&path)
+            .args(["--edge-order", &edge_order.to_string(), "--serve"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        if nonuniform {
+            cmd.arg("--nonuniform");
+        }
+        let mut child = cmd.spawn().expect("run python3 benches/numpy_time.py");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut numpy = Numpy {
+            child,
+            stdin,
+            stdout,
+            path,
+        };
+        assert_eq!(numpy.line(), "ready", "numpy_time.py failed to start");
+        numpy
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("read numpy_time.py");
+        line.trim().to_string()
+    }
+
+    /// The seconds one numpy.gradient call takes, as numpy measures it.
+    fn run(&mut self) -> f64 {
+        writeln!(self.stdin, "run").expect("write to numpy_time.py");
+        self.line().parse().expect("numpy_time.py prints seconds")
+    }
+}
+
+impl Drop for Numpy {
+    fn drop(&mut self) {
+        writeln!(self.stdin, "stop").ok();
+        self.child.wait().ok();
+        std::fs::remove_file(&self.path).ok();
+    }
+}
+
+/// A timer for copying `bytes` between two pre-faulted buffers with
 /// `threads` threads (each copies a contiguous part).
-fn memcpy_s(bytes: usize, threads: usize, reps: usize) -> f64 {
+fn memcpy(bytes: usize, threads: usize) -> impl FnMut() -> f64 {
     let src = vec![1u8; bytes];
     let mut dst = vec![2u8; bytes];
     let pool = rayon::ThreadPoolBuilder::new()
@@ -171,13 +237,33 @@ fn memcpy_s(bytes: usize, threads: usize, reps: usize) -> f64 {
         .build()
         .unwrap();
     let chunk = bytes.div_ceil(threads * 4);
-    pool.install(|| {
-        median_s(reps, || {
-            dst.par_chunks_mut(chunk)
-                .zip(src.par_chunks(chunk))
-                .for_each(|(d, s)| d.copy_from_slice(s));
+    move || {
+        pool.install(|| {
+            time(|| {
+                dst.par_chunks_mut(chunk)
+                    .zip(src.par_chunks(chunk))
+                    .for_each(|(d, s)| d.copy_from_slice(s))
+            })
         })
-    })
+    }
+}
+
+/// A timer for `cpu::gradient_into` on `f` into pre-faulted buffers, on a
+/// pool of `threads` threads.
+fn into_buffers<'a>(
+    f: ArrayViewD<'a, f32>,
+    plan: &'a Plan,
+    threads: usize,
+) -> impl FnMut() -> f64 + 'a {
+    let mut outputs: Vec<Vec<f32>> = plan.axes.iter().map(|_| vec![0.0; f.len()]).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    move || {
+        let mut slices: Vec<&mut [f32]> = outputs.iter_mut().map(|o| &mut o[..]).collect();
+        pool.install(|| time(|| cpu::gradient_into(plan, f.view(), &mut slices)))
+    }
 }
 
 fn gib_s(bytes: usize, seconds: f64) -> f64 {
@@ -246,7 +332,9 @@ fn main() {
     let args = parse_args();
     let reps = args.reps;
     let threads = rayon::current_num_threads();
-    println!("ndgrad CPU backend vs numpy {threads} rayon threads, median of {reps} runs");
+    println!(
+        "ndgrad CPU backend, f32, {threads} rayon threads; median of {reps} interleaved rounds (fastest)"
+    );
     println!();
     println!("| case | ndgrad (ms) | numpy (ms) | speed-up | into buffers (ms) | GiB/s | memcpy {threads}t GiB/s | of memcpy |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -267,89 +355,90 @@ fn main() {
         verify(f.view(), &plan, &got);
         drop(got);
 
-        let ours = median_s(reps, || gradient(&f, &opts).unwrap());
-        let mut outputs: Vec<Vec<f32>> = plan.axes.iter().map(|_| vec![0.0; f.len()]).collect();
-        let into = median_s(reps, || {
-            let mut slices: Vec<&mut [f32]> = outputs.iter_mut().map(|o| &mut o[..]).collect();
-            cpu::gradient_into(&plan, f.view(), &mut slices);
-        });
-        drop(outputs);
         let bytes = f.len() * 4 * (1 + plan.axes.len());
-        let copy = memcpy_s(bytes / 2, threads, reps);
-        let numpy = numpy_s(&f, case.edge_order.get(), case.nonuniform, reps);
+        let mut numpy = Numpy::start(&f, case.edge_order.get(), case.nonuniform);
+        let stats = interleaved(
+            reps,
+            &mut [
+                &mut || time(|| gradient(&f, &opts).unwrap()),
+                &mut || numpy.run(),
+                &mut into_buffers(f.view(), &plan, threads),
+                &mut memcpy(bytes / 2, threads),
+            ],
+        );
+        drop(numpy);
+        let [ours, numpy, into, copy] = stats[..] else {
+            unreachable!()
+        };
         println!(
-            "| {} | {:.1} | {:.1} | {:.1}× | {:.1} | {:.1} | {:.1} | {:.2}× |",
+            "| {} | {} | {} | {:.1}× | {} | {:.1} | {:.1} | {:.2}× |",
             case.name,
-            ours * 1e3,
-            numpy * 1e3,
-            numpy / ours,
-            into * 1e3,
-            gib_s(bytes, into),
-            gib_s(bytes, copy),
-            copy / into,
+            ours.ms(),
+            numpy.ms(),
+            numpy.median / ours.median,
+            into.ms(),
+            gib_s(bytes, into.median),
+            gib_s(bytes, copy.median),
+            copy.median / into.median,
         );
     }
 
     if selected("scaling") {
         println!();
         let f = input(&[256, 256, 256]);
-        let opts = GradientOptions::new().backend(Backend::Cpu);
-        let plan = Plan::new(f.shape(), &opts).unwrap();
-        let mut outputs: Vec<Vec<f32>> = plan.axes.iter().map(|_| vec![0.0; f.len()]).collect();
-        let mut time_with = |n: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                median_s(reps, || {
-                    let mut slices: Vec<&mut [f32]> =
-                        outputs.iter_mut().map(|o| &mut o[..]).collect();
-                    cpu::gradient_into(&plan, f.view(), &mut slices);
-                })
-            })
-        };
-        let one = time_with(1);
-        let all = time_with(threads);
+        let plan = Plan::new(f.shape(), &GradientOptions::new()).unwrap();
         let bytes = f.len() * 4 * 4;
-        println!("| 256^3 all axes, into buffers | 1 thread (ms) | {threads} threads (ms) | scaling | memcpy 1t GiB/s | memcpy {threads}t GiB/s |");
-        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+        let stats = interleaved(
+            reps,
+            &mut [
+                &mut into_buffers(f.view(), &plan, 1),
+                &mut into_buffers(f.view(), &plan, threads),
+                &mut memcpy(bytes / 2, 1),
+                &mut memcpy(bytes / 2, threads),
+            ],
+        );
+        let [one, all, copy_one, copy_all] = stats[..] else {
+            unreachable!()
+        };
+        println!("| 256^3 all axes, into buffers | 1 thread (ms) | {threads} threads (ms) | scaling | memcpy 1t → {threads}t scaling |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
         println!(
-            "| thread scaling | {:.1} | {:.1} | {:.2}× | {:.1} | {:.1} |",
-            one * 1e3,
-            all * 1e3,
-            one / all,
-            gib_s(bytes, memcpy_s(bytes / 2, 1, reps)),
-            gib_s(bytes, memcpy_s(bytes / 2, threads, reps)),
+            "| thread scaling | {} | {} | {:.2}× | {:.2}× |",
+            one.ms(),
+            all.ms(),
+            one.median / all.median,
+            copy_one.median / copy_all.median,
         );
     }
 
     if selected("design") {
         println!();
-        println!("| design choice (256^3 and 4096^2 f32, all axes) | chosen (ms) | alternative (ms) | alternative / chosen |");
+        println!("| design choice (f32, all axes) | chosen (ms) | alternative (ms) | alternative / chosen |");
         println!("| --- | ---: | ---: | ---: |");
         for shape in [&[256usize, 256, 256][..], &[4096, 4096]] {
             let f = input(shape);
             let opts = GradientOptions::new().backend(Backend::Cpu);
             let plan = Plan::new(shape, &opts).unwrap();
-            let mut outputs: Vec<Vec<f32>> = plan.axes.iter().map(|_| vec![0.0; f.len()]).collect();
-            let fused = median_s(reps, || {
-                let mut slices: Vec<&mut [f32]> = outputs.iter_mut().map(|o| &mut o[..]).collect();
-                cpu::gradient_into(&plan, f.view(), &mut slices);
-            });
             let single: Vec<Plan> = (0..shape.len())
                 .map(|k| Plan::new(shape, &opts.clone().axis(k as isize)).unwrap())
                 .collect();
-            let per_axis = median_s(reps, || {
-                for (plan, out) in single.iter().zip(outputs.iter_mut()) {
-                    cpu::gradient_into(plan, f.view(), &mut [&mut out[..]]);
-                }
-            });
+            let mut outputs: Vec<Vec<f32>> = plan.axes.iter().map(|_| vec![0.0; f.len()]).collect();
+            let mut per_axis = || {
+                time(|| {
+                    for (plan, out) in single.iter().zip(outputs.iter_mut()) {
+                        cpu::gradient_into(plan, f.view(), &mut [&mut out[..]]);
+                    }
+                })
+            };
+            let stats = interleaved(
+                reps,
+                &mut [&mut into_buffers(f.view(), &plan, threads), &mut per_axis],
+            );
             println!(
-                "| {shape:?}: fused one pass vs one pass per axis | {:.1} | {:.1} | {:.2}× |",
-                fused * 1e3,
-                per_axis * 1e3,
-                per_axis / fused
+                "| {shape:?}: fused one pass vs one pass per axis (into buffers) | {} | {} | {:.2}× |",
+                stats[0].ms(),
+                stats[1].ms(),
+                stats[1].median / stats[0].median
             );
             let reversed: Vec<usize> = shape.iter().rev().copied().collect();
             let g = input(&reversed);
@@ -357,13 +446,17 @@ fn main() {
             let got = gradient(&t, &opts).unwrap();
             verify(t.view(), &plan, &got);
             drop(got);
-            let strided = median_s(reps, || gradient(&t, &opts).unwrap());
-            let copied = median_s(reps, || gradient(&t.as_standard_layout(), &opts).unwrap());
+            let stats = interleaved(
+                reps,
+                &mut [&mut || time(|| gradient(&t, &opts).unwrap()), &mut || {
+                    time(|| gradient(&t.as_standard_layout(), &opts).unwrap())
+                }],
+            );
             println!(
-                "| {shape:?} transposed (Fortran-order) input: strided reads vs copy to C order first | {:.1} | {:.1} | {:.2}× |",
-                strided * 1e3,
-                copied * 1e3,
-                copied / strided
+                "| {shape:?} transposed (Fortran-order) input: slab copies vs whole copy to C order first | {} | {} | {:.2}× |",
+                stats[0].ms(),
+                stats[1].ms(),
+                stats[1].median / stats[0].median
             );
         }
     }
