@@ -417,3 +417,40 @@ fn auto_resolves_to_cpu_without_a_gpu_backend() {
     let want = gradient(&f, &GradientOptions::new().backend(Backend::Reference)).unwrap();
     assert_eq!(g.arrays, want);
 }
+
+/// Non-uniform axes long enough that their weights are converted by several
+/// threads: an outer axis (weights per row) and an innermost axis with
+/// enough rows to convert its weights up front (weights per column).
+#[test]
+fn long_non_uniform_axes() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for (seed, shape) in [(7u64, vec![70_001, 3]), (8, vec![2, 4, 70_001])] {
+        let ndim = shape.len();
+        let long = shape.iter().position(|&n| n > 1000).unwrap();
+        let case = Case {
+            opts: GradientOptions::new()
+                .axis(long as isize)
+                .per_axis_spacing([coordinates(&mut Rng(seed), shape[long])]),
+            layout: Layout {
+                perm: (0..ndim).collect(),
+                step: vec![1; ndim],
+                reversed: vec![false; ndim],
+            },
+            shape,
+            non_finite: 0.0,
+            seed,
+        };
+        let plan = Plan::new(&case.shape, &case.opts).unwrap();
+        assert!(matches!(
+            plan.axes[0].stencil.interior(),
+            ndgrad::stencil::Interior::NonUniform { .. }
+        ));
+        pool.install(|| {
+            check_poisoned::<f64>(&case, 0.0);
+            check_poisoned::<f32>(&case, 8.0);
+        });
+    }
+}

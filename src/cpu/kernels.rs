@@ -8,6 +8,8 @@
 //! sum of three products for weighted taps), which makes `f64` results equal
 //! to numpy's bit for bit.
 
+use rayon::prelude::*;
+
 use crate::element::Element;
 use crate::stencil::{Interior, Stencil, Tap};
 
@@ -58,44 +60,93 @@ impl<T: Element> TapT<T> {
 
 /// The interior of an axis with its coefficients in the element type.
 #[derive(Debug, Clone)]
-pub(super) enum InteriorT<T> {
+pub(super) enum InteriorT<'p, T> {
     /// `(f[i+1] − f[i−1]) / two_h`.
     Uniform { two_h: T },
-    /// `a[i−1]·f[i−1] + b[i−1]·f[i] + c[i−1]·f[i+1]`. The weights are kept
-    /// both as rows (`w`, for an outer axis, where one triple serves a whole
-    /// row) and as three columns (`a`, `b`, `c`, for the innermost axis, where
-    /// they vary along the vectorised loop).
-    NonUniform {
-        w: Vec<[T; 3]>,
-        a: Vec<T>,
-        b: Vec<T>,
-        c: Vec<T>,
-    },
+    /// `w[i−1][0]·f[i−1] + w[i−1][1]·f[i] + w[i−1][2]·f[i+1]`, one triple per
+    /// point: the layout for an outer axis, where one triple serves a row.
+    NonUniformRows { w: Vec<[T; 3]> },
+    /// The same weights as three columns, `[a, b, c][i−1]`: the layout for
+    /// the innermost axis, where they vary along the vectorised loop.
+    NonUniformColumns { a: Vec<T>, b: Vec<T>, c: Vec<T> },
+    /// The stencil's own `f64` weights, rounded to `T` as they are used: for
+    /// an innermost axis with too few rows to repay a conversion pass (a
+    /// long 1-D axis has as many weights as samples, three times the bytes).
+    NonUniformF64 { weights: &'p [[f64; 3]] },
+}
+
+/// How an axis's non-uniform weights are laid out (see [`InteriorT`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WeightLayout {
+    Rows,
+    Columns,
+    F64,
+}
+
+/// Above this many weights, converting them is split across threads.
+const PARALLEL_CONVERT: usize = 1 << 16;
+
+/// Rounds `weights` to `T` into the three columns `a`, `b`, `c`.
+fn split_columns<T: Element>(a: &mut [T], b: &mut [T], c: &mut [T], weights: &[[f64; 3]]) {
+    for (((a, b), c), w) in a
+        .iter_mut()
+        .zip(b.iter_mut())
+        .zip(c.iter_mut())
+        .zip(weights)
+    {
+        (*a, *b, *c) = (T::from_f64(w[0]), T::from_f64(w[1]), T::from_f64(w[2]));
+    }
+}
+
+/// `weights` as three columns rounded to `T`, in one pass.
+fn columns<T: Element>(weights: &[[f64; 3]]) -> [Vec<T>; 3] {
+    let mut out: [Vec<T>; 3] = std::array::from_fn(|_| vec![T::from_f64(0.0); weights.len()]);
+    let [a, b, c] = &mut out;
+    if weights.len() < PARALLEL_CONVERT {
+        split_columns(a, b, c, weights);
+    } else {
+        let chunk = PARALLEL_CONVERT / 4;
+        a.par_chunks_mut(chunk)
+            .zip(b.par_chunks_mut(chunk))
+            .zip(c.par_chunks_mut(chunk))
+            .zip(weights.par_chunks(chunk))
+            .for_each(|(((a, b), c), w)| split_columns(a, b, c, w));
+    }
+    out
 }
 
 /// One axis's stencil in the element type, converted once per call.
 #[derive(Debug, Clone)]
-pub(super) struct AxisStencil<T> {
+pub(super) struct AxisStencil<'p, T> {
     pub(super) n: usize,
     pub(super) first: TapT<T>,
     pub(super) last: TapT<T>,
-    pub(super) interior: InteriorT<T>,
+    pub(super) interior: InteriorT<'p, T>,
 }
 
-impl<T: Element> AxisStencil<T> {
-    pub(super) fn new(stencil: &Stencil) -> Self {
-        let interior = match stencil.interior() {
-            Interior::Uniform { two_h } => InteriorT::Uniform {
+impl<'p, T: Element> AxisStencil<'p, T> {
+    /// Converts `stencil`, laying non-uniform weights out as `layout` says.
+    pub(super) fn new(stencil: &'p Stencil, layout: WeightLayout) -> Self {
+        let interior = match (stencil.interior(), layout) {
+            (Interior::Uniform { two_h }, _) => InteriorT::Uniform {
                 two_h: T::from_f64(*two_h),
             },
-            Interior::NonUniform { weights } => {
-                let w: Vec<[T; 3]> = weights.iter().map(|w| w.map(T::from_f64)).collect();
-                InteriorT::NonUniform {
-                    a: w.iter().map(|w| w[0]).collect(),
-                    b: w.iter().map(|w| w[1]).collect(),
-                    c: w.iter().map(|w| w[2]).collect(),
-                    w,
+            (Interior::NonUniform { weights }, WeightLayout::F64) => {
+                InteriorT::NonUniformF64 { weights }
+            }
+            (Interior::NonUniform { weights }, WeightLayout::Columns) => {
+                let [a, b, c] = columns(weights);
+                InteriorT::NonUniformColumns { a, b, c }
+            }
+            (Interior::NonUniform { weights }, WeightLayout::Rows) => {
+                let mut w = vec![[T::from_f64(0.0); 3]; weights.len()];
+                let convert = |(o, w): (&mut [T; 3], &[f64; 3])| *o = w.map(T::from_f64);
+                if weights.len() < PARALLEL_CONVERT {
+                    w.iter_mut().zip(weights).for_each(convert);
+                } else {
+                    w.par_iter_mut().zip(weights.par_iter()).for_each(convert);
                 }
+                InteriorT::NonUniformRows { w }
             }
         };
         AxisStencil {
@@ -120,9 +171,17 @@ impl<T: Element> AxisStencil<T> {
                     hi: i + 1,
                     denom: *two_h,
                 },
-                InteriorT::NonUniform { w, .. } => TapT::Weighted {
+                InteriorT::NonUniformRows { w } => TapT::Weighted {
                     first: i - 1,
                     w: w[i - 1],
+                },
+                InteriorT::NonUniformColumns { a, b, c } => TapT::Weighted {
+                    first: i - 1,
+                    w: [a[i - 1], b[i - 1], c[i - 1]],
+                },
+                InteriorT::NonUniformF64 { weights } => TapT::Weighted {
+                    first: i - 1,
+                    w: weights[i - 1].map(T::from_f64),
                 },
             }
         }
@@ -169,12 +228,29 @@ impl<T: Element> AxisStencil<T> {
         let out = &mut out[lo - cols.start..hi - cols.start];
         let below = &lane[lo - 1 - lane_start..hi - 1 - lane_start];
         let above = &lane[lo + 1 - lane_start..hi + 1 - lane_start];
+        let centre = &lane[lo - lane_start..hi - lane_start];
         match &self.interior {
             InteriorT::Uniform { two_h } => difference(out, below, above, *two_h),
-            InteriorT::NonUniform { a, b, c, .. } => {
-                let centre = &lane[lo - lane_start..hi - lane_start];
+            InteriorT::NonUniformColumns { a, b, c } => {
                 let (a, b, c) = (&a[lo - 1..hi - 1], &b[lo - 1..hi - 1], &c[lo - 1..hi - 1]);
                 weighted_varying(out, [below, centre, above], [a, b, c]);
+            }
+            InteriorT::NonUniformF64 { weights } => {
+                let rows = below.iter().zip(centre).zip(above);
+                for (o, (((&f0, &f1), &f2), w)) in
+                    out.iter_mut().zip(rows.zip(&weights[lo - 1..hi - 1]))
+                {
+                    let [a, b, c] = w.map(T::from_f64);
+                    *o = a * f0 + b * f1 + c * f2;
+                }
+            }
+            InteriorT::NonUniformRows { w } => {
+                // Not built for the innermost axis, but correct all the same.
+                let rows = below.iter().zip(centre).zip(above);
+                for (o, (((&f0, &f1), &f2), w)) in out.iter_mut().zip(rows.zip(&w[lo - 1..hi - 1]))
+                {
+                    *o = w[0] * f0 + w[1] * f1 + w[2] * f2;
+                }
             }
         }
     }

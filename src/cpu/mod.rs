@@ -45,7 +45,7 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 use crate::plan::Plan;
-use kernels::{difference, weighted, AxisStencil, TapT};
+use kernels::{difference, weighted, AxisStencil, TapT, WeightLayout};
 use source::{Gathered, InPlace, Lanes, SlabLanes};
 
 /// Fewer elements than this run on the calling thread: handing work to
@@ -57,6 +57,10 @@ const SERIAL_BELOW: usize = 1 << 15;
 const TASKS_PER_THREAD: usize = 4;
 /// The shortest column range a row is split into.
 const MIN_TASK_COLS: usize = 1 << 12;
+/// With fewer rows than this, innermost-axis weights are rounded to the
+/// element type as they are used rather than converted up front: a
+/// conversion pass reads and writes more bytes than the rows it serves.
+const REUSED_WEIGHTS_ROWS: usize = 4;
 /// The size of the C-ordered copy a slab task makes of a strided input:
 /// big enough that the halo planes are a small overhead, small enough to
 /// stay in the last-level cache while the task computes on it.
@@ -198,13 +202,13 @@ unsafe impl<T: Send> Send for OutPtr<T> {}
 unsafe impl<T: Send> Sync for OutPtr<T> {}
 
 /// One requested axis, ready to run.
-enum AxisWork<T> {
+enum AxisWork<'p, T> {
     /// The innermost axis: differences along each row.
-    Innermost(AxisStencil<T>),
+    Innermost(AxisStencil<'p, T>),
     /// An outer axis: differences between rows one step apart along it.
     Outer {
         axis: usize,
-        stencil: AxisStencil<T>,
+        stencil: AxisStencil<'p, T>,
     },
 }
 
@@ -228,13 +232,13 @@ impl Walk {
 }
 
 /// What is computed on each row, whatever the source.
-struct Traversal<T> {
+struct Traversal<'p, T> {
     shape: Vec<usize>,
     /// The outputs' (C-order) strides, in elements.
     out_strides: Vec<usize>,
     row_len: usize,
     rows: usize,
-    axes: Vec<AxisWork<T>>,
+    axes: Vec<AxisWork<'p, T>>,
     /// How far the taps reach along axis 0 (0 when it is not requested).
     reach_axis0: usize,
     /// Whether the CPU running this has AVX2.
@@ -242,10 +246,11 @@ struct Traversal<T> {
     avx2: bool,
 }
 
-impl<T: Element> Traversal<T> {
-    fn new(plan: &Plan) -> Self {
+impl<'p, T: Element> Traversal<'p, T> {
+    fn new(plan: &'p Plan) -> Self {
         let shape = plan.shape.clone();
         let ndim = shape.len();
+        let rows: usize = shape[..ndim - 1].iter().product();
         let mut out_strides = vec![1; ndim];
         for k in (0..ndim.saturating_sub(1)).rev() {
             out_strides[k] = out_strides[k + 1] * shape[k + 1];
@@ -254,8 +259,16 @@ impl<T: Element> Traversal<T> {
             .axes
             .iter()
             .map(|ax| {
-                let stencil = AxisStencil::new(&ax.stencil);
-                if ax.axis == ndim - 1 {
+                let innermost = ax.axis == ndim - 1;
+                let layout = if !innermost {
+                    WeightLayout::Rows
+                } else if rows < REUSED_WEIGHTS_ROWS {
+                    WeightLayout::F64
+                } else {
+                    WeightLayout::Columns
+                };
+                let stencil = AxisStencil::new(&ax.stencil, layout);
+                if innermost {
                     AxisWork::Innermost(stencil)
                 } else {
                     AxisWork::Outer {
@@ -272,7 +285,7 @@ impl<T: Element> Traversal<T> {
             .map_or(0, |ax| ax.stencil.edge_order().get());
         Traversal {
             row_len: shape[ndim - 1],
-            rows: shape[..ndim - 1].iter().product(),
+            rows,
             shape,
             out_strides,
             axes,
