@@ -13,26 +13,38 @@
 //!   and its neighbours (the rows a plane away along the outer axes) are
 //!   still in cache when they are needed again: the input is read once for
 //!   all requested axes, and each output is written once, in order.
-//! * **Memory order.** Rows are visited in the input's memory order (outer
-//!   axes sorted by stride), so a Fortran-ordered or transposed input is
-//!   walked along its contiguous direction; outputs are always C-ordered.
-//!   A row whose samples are contiguous (innermost stride 1, whatever the
-//!   outer strides) is read in place; otherwise each row is gathered into a
-//!   small per-task buffer. No input-sized temporary is ever made.
+//! * **Layouts.** Rows are visited in the input's memory order (outer axes
+//!   sorted by stride); outputs are always C-ordered. A view whose innermost
+//!   stride is 1 (C order, stepped, reversed or sub-viewed outer axes) is
+//!   read in place, row by row. A view with a smaller stride on some outer
+//!   axis (Fortran order, transposes) is copied, one bounded slab of planes
+//!   at a time (8 MiB, tiled so each cache line is read once), into C order
+//!   and computed while the copy is in cache: reading its rows directly
+//!   would touch one cache line per sample at power-of-two strides. Any
+//!   other view (a stepped or reversed innermost axis, 1-D strided input)
+//!   has each row gathered into a small per-task buffer. No input-sized
+//!   temporary is ever made.
 //! * **Parallel.** The rows are split into a few contiguous ranges per rayon
-//!   thread (slabs of whole planes for a large 3-D array); when there are
-//!   fewer rows than tasks (1-D input, a handful of long rows) each row is
-//!   also split into column ranges. Tasks read shared input and write
-//!   disjoint parts of the outputs, so they need no synchronisation.
-//!   Small inputs run on the calling thread.
+//!   thread (whole planes for a large 3-D array); when there are fewer rows
+//!   than tasks (1-D input, a handful of long rows) each row is also split
+//!   into column ranges. Tasks read shared input and write disjoint parts
+//!   of the outputs, so they need no synchronisation. Small inputs run on
+//!   the calling thread.
+//! * **Outputs** are allocated zero-filled (fresh pages from `calloc`) and
+//!   advised onto huge pages; [`gradient_into`] writes into the caller's
+//!   buffers instead, for loops that can reuse them.
+//!
+//! BENCHMARKS.md has the measurements behind each choice.
 //!
 //! # Numerics
 //!
 //! Coefficients come from [`crate::stencil`] and are rounded to the element
 //! type once per axis; arithmetic is done in the element type, in numpy's
-//! order of operations. `f64` results are therefore identical to numpy's
-//! (and the reference's); `f32` results differ from the reference, which
-//! rounds once from `f64`, by a few ulp of the stencil's magnitude.
+//! order of operations (a division by `2h` inside a uniform axis, `a·f0 +
+//! b·f1 + c·f2` left to right for weighted taps). `f64` results are
+//! therefore identical to numpy's (and the reference's); `f32` results
+//! differ from the reference, which rounds once from `f64`, by a few ulp of
+//! the stencil's magnitude.
 
 mod kernels;
 mod slab;
