@@ -348,19 +348,22 @@ impl<'p, T: Element> Traversal<'p, T> {
         let n0 = self.shape[0];
         let rows_per_plane = self.rows / n0;
         let tasks = n0.div_ceil(planes);
-        let slab_task = |t: usize| {
+        let slab_task = |buffer: &mut Vec<T>, t: usize| {
             let (start, end) = (t * planes, ((t + 1) * planes).min(n0));
             let halo = start.saturating_sub(self.reach_axis0)..(end + self.reach_axis0).min(n0);
             let block = f.slice_axis(Axis(0), Slice::from(halo.clone()));
-            let mut buffer = vec![T::from_f64(0.0); block.len()];
-            slab::copy_to_c_order(&block, &mut buffer);
+            // The buffer is reused from task to task; the copy overwrites
+            // every element, so growing it is the only fill needed.
+            buffer.resize(block.len(), T::from_f64(0.0));
+            slab::copy_to_c_order(&block, buffer);
+            let buffer = &buffer[..];
             let walk = Walk::memory_order(
-                &ArrayViewD::from_shape(block.shape(), &buffer[..])
+                &ArrayViewD::from_shape(block.shape(), buffer)
                     .expect("a C-ordered buffer of the block's size"),
             );
             let plane = (rows_per_plane * self.row_len) as isize;
             let lanes = SlabLanes {
-                slab: &buffer,
+                slab: buffer,
                 origin: halo.start as isize * plane,
             };
             self.task(
@@ -372,9 +375,11 @@ impl<'p, T: Element> Traversal<'p, T> {
             );
         };
         if tasks == 1 {
-            (0..tasks).for_each(slab_task);
+            slab_task(&mut Vec::new(), 0);
         } else {
-            (0..tasks).into_par_iter().for_each(slab_task);
+            (0..tasks)
+                .into_par_iter()
+                .for_each_init(Vec::new, slab_task);
         }
     }
 

@@ -52,15 +52,30 @@ pub(super) fn copy_to_c_order<T: Element>(src: &ArrayViewD<'_, T>, dst: &mut [T]
             let pn = (shape[p] - p0).min(TILE);
             for q0 in (0..shape[q]).step_by(TILE) {
                 let qn = (shape[q] - q0).min(TILE);
-                for iq in 0..qn {
-                    let column = src_at + (q0 + iq) as isize * sq;
-                    for ip in 0..pn {
-                        // SAFETY: the multi-index (others = index, p = p0 + ip,
-                        // q = q0 + iq) lies inside `src`'s shape, so the
-                        // offset addresses one of its elements, readable for
-                        // the view's lifetime.
-                        tile[ip * TILE + iq] =
-                            unsafe { *base.offset(column + (p0 + ip) as isize * sp) };
+                if sp == 1 && pn == TILE && qn == TILE {
+                    // The common full tile of a contiguous source axis:
+                    // fixed bounds and slices let the compiler unroll it.
+                    for iq in 0..TILE {
+                        let column = src_at + (q0 + iq) as isize * sq + p0 as isize;
+                        // SAFETY: as below; with stride 1 along `p`, the
+                        // `TILE` samples p0..p0 + TILE of this column are
+                        // consecutive elements of `src`.
+                        let run = unsafe { std::slice::from_raw_parts(base.offset(column), TILE) };
+                        for (ip, &v) in run.iter().enumerate() {
+                            tile[ip * TILE + iq] = v;
+                        }
+                    }
+                } else {
+                    for iq in 0..qn {
+                        let column = src_at + (q0 + iq) as isize * sq;
+                        for ip in 0..pn {
+                            // SAFETY: the multi-index (others = index, p = p0 + ip,
+                            // q = q0 + iq) lies inside `src`'s shape, so the
+                            // offset addresses one of its elements, readable for
+                            // the view's lifetime.
+                            tile[ip * TILE + iq] =
+                                unsafe { *base.offset(column + (p0 + ip) as isize * sp) };
+                        }
                     }
                 }
                 for ip in 0..pn {
