@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 
-use crate::options::{Backend, EdgeOrder};
+use crate::options::EdgeOrder;
 
 /// Everything that can go wrong in a gradient computation.
 ///
@@ -84,15 +84,6 @@ pub enum Error {
     RepeatedAxis {
         /// The repeated axis, made non-negative.
         axis: usize,
-    },
-
-    /// The backend asked for cannot run in this build or on this machine.
-    #[error("the {backend:?} backend is not available: {reason}")]
-    BackendUnavailable {
-        /// The backend asked for.
-        backend: Backend,
-        /// Why it cannot run.
-        reason: String,
     },
 
     /// No GPU adapter could be found (no driver, no device, or none matching

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cpu;
 pub mod element;
 pub mod error;
 pub mod gpu;
@@ -90,10 +91,6 @@ where
 {
     let plan = Plan::new(f.shape(), opts)?;
     let backend = resolve_backend(opts.backend)?;
-    let data = f.as_standard_layout();
-    let data = data
-        .as_slice()
-        .expect("an array in standard layout is contiguous");
     let backend = match backend {
         // Auto never picks a GPU that cannot compute this element type.
         Backend::Gpu
@@ -105,8 +102,18 @@ where
         other => other,
     };
     let outputs = match backend {
-        Backend::Reference => reference::gradient(&plan, data),
-        Backend::Gpu => gpu::default_context()?.gradient_of_plan(&plan, data)?,
+        Backend::Cpu => cpu::gradient(&plan, f.view()),
+        Backend::Gpu | Backend::Reference => {
+            let data = f.as_standard_layout();
+            let data = data
+                .as_slice()
+                .expect("an array in standard layout is contiguous");
+            if backend == Backend::Gpu {
+                gpu::default_context()?.gradient_of_plan(&plan, data)?
+            } else {
+                reference::gradient(&plan, data)
+            }
+        }
         other => unreachable!("resolve_backend never returns {other:?}"),
     };
     let arrays = outputs
@@ -126,7 +133,7 @@ fn supports<T: Element>(ctx: &gpu::GpuContext) -> bool {
 /// What [`Backend::Auto`] runs when there is no hardware GPU: the one place
 /// that choice is made.
 fn auto_fallback() -> Backend {
-    Backend::Reference
+    Backend::Cpu
 }
 
 /// The backend that `requested` runs on in this build and on this machine.
@@ -139,20 +146,15 @@ fn auto_fallback() -> Backend {
 /// # Errors
 ///
 /// For [`Backend::Gpu`], the error that creating the default GPU context gave
-/// (usually [`Error::NoAdapter`]); [`Error::BackendUnavailable`] for a
-/// backend this build does not have.
+/// (usually [`Error::NoAdapter`]). The other backends always resolve.
 pub fn resolve_backend(requested: Backend) -> Result<Backend> {
     match requested {
         Backend::Reference => Ok(Backend::Reference),
+        Backend::Cpu => Ok(Backend::Cpu),
         Backend::Gpu => gpu::default_context().map(|_| Backend::Gpu),
         Backend::Auto => Ok(match gpu::default_context() {
             Ok(ctx) if ctx.is_hardware() => Backend::Gpu,
             _ => auto_fallback(),
-        }),
-        Backend::Cpu => Err(Error::BackendUnavailable {
-            backend: requested,
-            reason: "this version of ndgrad does not implement it yet; use the reference backend"
-                .into(),
         }),
     }
 }

@@ -1,0 +1,66 @@
+//! The CPU backend against the reference on 1-D, 2-D and 3-D `f32` inputs,
+//! all axes, edge order 1, uniform and non-uniform spacing.
+//!
+//! Throughput counts the effective bytes: the input read once plus each
+//! output written once. Run with `cargo bench --bench cpu`; the numpy and
+//! memcpy comparisons live in `examples/cpu_vs_numpy.rs`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ndarray::{ArrayD, IxDyn};
+use ndgrad::{gradient, AxisSpacing, Backend, GradientOptions, Spacing};
+
+/// Deterministic, non-constant samples (a cheap hash), so no result is trivial.
+fn input(shape: &[usize]) -> ArrayD<f32> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    ArrayD::from_shape_simple_fn(IxDyn(shape), || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    })
+}
+
+/// Coordinates with uneven steps along every axis of `shape`.
+fn non_uniform(shape: &[usize]) -> Spacing {
+    Spacing::PerAxis(
+        shape
+            .iter()
+            .map(|&n| AxisSpacing::from((0..n).map(|i| (i as f64).powf(1.1)).collect::<Vec<_>>()))
+            .collect(),
+    )
+}
+
+fn bench_cpu_vs_reference(c: &mut Criterion) {
+    let shapes: [&[usize]; 3] = [&[1 << 20], &[1024, 1024], &[128, 128, 128]];
+    let mut group = c.benchmark_group("gradient_f32");
+    group.sample_size(10);
+    for shape in shapes {
+        let f = input(shape);
+        let bytes = (f.len() * (1 + shape.len()) * std::mem::size_of::<f32>()) as u64;
+        group.throughput(Throughput::Bytes(bytes));
+        let label = shape
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("x");
+        for (spacing_name, spacing) in [
+            ("uniform", Spacing::Unit),
+            ("nonuniform", non_uniform(shape)),
+        ] {
+            for backend in [Backend::Cpu, Backend::Reference] {
+                let opts = GradientOptions::new()
+                    .spacing(spacing.clone())
+                    .backend(backend);
+                group.bench_with_input(
+                    BenchmarkId::new(format!("{backend}/{spacing_name}"), &label),
+                    &f,
+                    |b, f| b.iter(|| gradient(f, &opts).expect("valid options")),
+                );
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_cpu_vs_reference);
+criterion_main!(benches);
