@@ -1,5 +1,6 @@
 //! The GPU gradient kernels timed against a plain WGSL copy kernel moving
-//! the same bytes on the same adapter (DESIGN.md §5).
+//! the same bytes on the same adapter (DESIGN.md §5), with the upload and
+//! download of the same array.
 //!
 //! ```text
 //! cargo run --example gpu_kernel_vs_copy -- [f32|f64] [extent ...]
@@ -11,7 +12,7 @@
 //! before anything is timed.
 
 use ndarray::{ArrayD, IxDyn};
-use ndgrad::gpu::GpuContext;
+use ndgrad::gpu::{GpuContext, TimingClock};
 use ndgrad::{Backend, Element, GradientOptions};
 
 fn run<T: Element>(ctx: &GpuContext, shape: &[usize]) -> ndgrad::Result<()> {
@@ -49,12 +50,16 @@ fn run<T: Element>(ctx: &GpuContext, shape: &[usize]) -> ndgrad::Result<()> {
         ctx.adapter_info().device_type
     );
     println!(
-        "{} {:?}, all {} axes, {} MB moved per run, median of {}",
+        "{} {:?}, all {} axes, {} MB moved per run, median of {}, kernels timed by {}",
         T::NUMPY_NAME,
         shape,
         shape.len(),
         t.bytes as f64 / 1e6,
-        t.repeats
+        t.repeats,
+        match t.clock {
+            TimingClock::GpuTimestamps => "GPU timestamps",
+            TimingClock::WallClock => "wall clock (submit to completion)",
+        }
     );
     println!(
         "gradient {:>9.3} ms  {:>7.2} GB/s",
@@ -67,6 +72,18 @@ fn run<T: Element>(ctx: &GpuContext, shape: &[usize]) -> ndgrad::Result<()> {
         t.copy_gbps()
     );
     println!("gradient / copy = {:.2}", t.ratio());
+    println!(
+        "upload   {:>9.3} ms  {:>7.2} GB/s  ({} MB, host wall time)",
+        t.upload.as_secs_f64() * 1e3,
+        t.upload_gbps(),
+        t.upload_bytes as f64 / 1e6
+    );
+    println!(
+        "download {:>9.3} ms  {:>7.2} GB/s  ({} MB, host wall time)",
+        t.download.as_secs_f64() * 1e3,
+        t.download_gbps(),
+        t.download_bytes as f64 / 1e6
+    );
     Ok(())
 }
 

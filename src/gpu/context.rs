@@ -50,6 +50,10 @@ pub struct GpuOptions {
     /// Fill every output buffer with a NaN sentinel before each run, so that a
     /// kernel that skips an element is visible in the result (for tests).
     pub poison_outputs: bool,
+    /// Behave as if the adapter lacked `TIMESTAMP_QUERY`: the feature is not
+    /// requested and [`GpuContext::time_kernels`] falls back to wall time
+    /// ([`super::TimingClock::WallClock`]).
+    pub disable_timestamps: bool,
 }
 
 impl GpuOptions {
@@ -91,6 +95,12 @@ impl GpuOptions {
     /// Poisons output buffers before each run.
     pub fn poison_outputs(mut self, poison: bool) -> Self {
         self.poison_outputs = poison;
+        self
+    }
+
+    /// Pretends the adapter has no `TIMESTAMP_QUERY`.
+    pub fn disable_timestamps(mut self, disable: bool) -> Self {
+        self.disable_timestamps = disable;
         self
     }
 }
@@ -196,6 +206,7 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     pub(crate) limits: GpuLimits,
     f64: bool,
+    timestamps: bool,
     pub(crate) poison: bool,
     pipeline_layout: wgpu::PipelineLayout,
     pub(crate) bind_group_layout: wgpu::BindGroupLayout,
@@ -213,6 +224,7 @@ impl std::fmt::Debug for GpuContext {
             .field("device_type", &self.info.device_type)
             .field("limits", &self.limits)
             .field("f64", &self.f64)
+            .field("timestamps", &self.timestamps)
             .finish_non_exhaustive()
     }
 }
@@ -230,7 +242,7 @@ impl GpuContext {
     /// `WGPU_POWER_PREF` (`low` or `high`).
     ///
     /// The device gets the adapter's real limits and, where the adapter has
-    /// it, `SHADER_F64`.
+    /// them, `SHADER_F64` and `TIMESTAMP_QUERY`.
     ///
     /// # Errors
     ///
@@ -253,6 +265,10 @@ impl GpuContext {
         let mut features = wgpu::Features::empty();
         if adapter.features().contains(wgpu::Features::SHADER_F64) && !opts.disable_f64 {
             features |= wgpu::Features::SHADER_F64;
+        }
+        if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) && !opts.disable_timestamps
+        {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("ndgrad"),
@@ -278,8 +294,9 @@ impl GpuContext {
 
     /// Adopts an application's existing device and queue.
     ///
-    /// `f64` is available when the device was created with `SHADER_F64`; the
-    /// limits are the device's. The context installs a device-lost callback
+    /// `f64` is available when the device was created with `SHADER_F64`, and
+    /// [`GpuContext::time_kernels`] uses GPU timestamps when it was created
+    /// with `TIMESTAMP_QUERY`; the limits are the device's. The context installs a device-lost callback
     /// (replacing any other) so that a lost device becomes
     /// [`Error::DeviceLost`]; it leaves the uncaptured-error handler to the
     /// application, since its own work runs inside error scopes.
@@ -322,6 +339,8 @@ impl GpuContext {
         Ok(GpuContext {
             info: device.adapter_info(),
             f64: device.features().contains(wgpu::Features::SHADER_F64) && !opts.disable_f64,
+            timestamps: device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
+                && !opts.disable_timestamps,
             poison: opts.poison_outputs,
             limits,
             pipeline_layout,
@@ -348,6 +367,13 @@ impl GpuContext {
     /// Whether `f64` arrays can be computed (the device has `SHADER_F64`).
     pub fn supports_f64(&self) -> bool {
         self.f64
+    }
+
+    /// Whether [`GpuContext::time_kernels`] can time kernels with GPU
+    /// timestamps (the device has `TIMESTAMP_QUERY`, not disabled by
+    /// [`GpuOptions::disable_timestamps`]).
+    pub fn supports_timestamps(&self) -> bool {
+        self.timestamps
     }
 
     /// Whether the adapter is a hardware GPU, not a software rasteriser such

@@ -331,6 +331,7 @@ fn run_slabs<T: Element>(
                 loaded.len(),
                 computed.len(),
                 elem,
+                None,
             )?;
             let (out_buffer, staging) = (ws.output.as_ref(), ws.staging.as_ref());
             let (out_buffer, staging) = (
@@ -376,6 +377,7 @@ pub(super) fn upload_input<T: Element>(ctx: &GpuContext, ws: &mut Workspace, loa
 /// Records `jobs` as one compute pass: their parameters are uploaded into
 /// the workspace's parameter buffer (one aligned slot each), the input holds
 /// `input_len` elements and the output `output_len`, both already in `ws`.
+/// `timestamps` are written at the pass's beginning and end (for timing).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn encode(
     ctx: &GpuContext,
@@ -386,6 +388,7 @@ pub(super) fn encode(
     input_len: usize,
     output_len: usize,
     elem: u64,
+    timestamps: Option<wgpu::ComputePassTimestampWrites<'_>>,
 ) -> Result<()> {
     for job in jobs {
         if let std::collections::hash_map::Entry::Vacant(slot) = pipelines.entry(job.spec) {
@@ -418,7 +421,7 @@ pub(super) fn encode(
     let output = ws.output.as_ref().ok_or_else(missing)?;
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some("ndgrad"),
-        timestamp_writes: None,
+        timestamp_writes: timestamps,
     });
     for (k, job) in jobs.iter().enumerate() {
         let bind_group = bind_group(

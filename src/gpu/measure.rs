@@ -17,20 +17,60 @@ use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::Plan;
 
+/// The clock [`GpuContext::time_kernels`] timed the kernels with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimingClock {
+    /// GPU timestamps written at the beginning and the end of the compute
+    /// pass that holds every dispatch of a submission, resolved on the device
+    /// and scaled by `Queue::get_timestamp_period`: the time the GPU spent in
+    /// the pass, without submission overhead. Used when the device has
+    /// `TIMESTAMP_QUERY` ([`GpuContext::supports_timestamps`]).
+    GpuTimestamps,
+    /// Host wall time from `Queue::submit` until the device reports the
+    /// submission finished: the kernels plus submission and wait overhead,
+    /// which dominates for small arrays. The fallback without timestamps.
+    WallClock,
+}
+
 /// The kernel times of one gradient request beside a copy of the same bytes,
-/// from [`GpuContext::time_kernels`].
+/// and the times of its upload and download, from
+/// [`GpuContext::time_kernels`].
+///
+/// With `E` bytes per element, `N` elements and `A` requested axes: the
+/// kernels move [`KernelTimings::bytes`] = `2·A·N·E` bytes, the upload
+/// [`KernelTimings::upload_bytes`] = `N·E` and the download
+/// [`KernelTimings::download_bytes`] = `A·N·E`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KernelTimings {
     /// Median time of one submission running the gradient kernels of every
-    /// requested axis, with the input already on the device.
+    /// requested axis (one compute pass), with the input already on the
+    /// device, measured with [`KernelTimings::clock`].
     pub gradient: Duration,
     /// Median time of one submission running the copy kernel once per
-    /// requested axis over the same elements.
+    /// requested axis over the same elements (one compute pass), measured
+    /// with [`KernelTimings::clock`].
     pub copy: Duration,
-    /// Bytes each submission moves at the least: per requested axis, the
-    /// input read once and one output written.
+    /// Which clock timed `gradient` and `copy`.
+    pub clock: TimingClock,
+    /// Median host wall time of uploading the whole input into the device's
+    /// input buffer as [`GpuContext::gradient`] does: `Queue::write_buffer`
+    /// of the contiguous host data, then a submission that flushes it, until
+    /// the device reports it done. `upload_bytes` bytes.
+    pub upload: Duration,
+    /// Median host wall time of reading every requested axis's output back
+    /// as [`GpuContext::gradient`] does, one axis after another: a copy of
+    /// the device output into the MAP_READ staging buffer, submitted and
+    /// waited for, then map, copy into an already allocated host `Vec`, and
+    /// unmap. `download_bytes` bytes.
+    pub download: Duration,
+    /// Bytes each kernel submission moves at the least: per requested axis,
+    /// the input read once and one output written (`2·A·N·E`).
     pub bytes: u64,
-    /// How many timed submissions of each the medians are taken over.
+    /// Bytes of one upload: the input once (`N·E`).
+    pub upload_bytes: u64,
+    /// Bytes of one download: one output per requested axis (`A·N·E`).
+    pub download_bytes: u64,
+    /// How many timed runs of each the medians are taken over.
     pub repeats: usize,
 }
 
@@ -49,6 +89,16 @@ impl KernelTimings {
     pub fn copy_gbps(&self) -> f64 {
         self.bytes as f64 / self.copy.as_secs_f64() / 1e9
     }
+
+    /// Bandwidth of the upload, in GB/s (10⁹ bytes).
+    pub fn upload_gbps(&self) -> f64 {
+        self.upload_bytes as f64 / self.upload.as_secs_f64() / 1e9
+    }
+
+    /// Bandwidth of the download, in GB/s (10⁹ bytes).
+    pub fn download_gbps(&self) -> f64 {
+        self.download_bytes as f64 / self.download.as_secs_f64() / 1e9
+    }
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -58,13 +108,30 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 impl GpuContext {
     /// Times the gradient kernels of `opts` on `f` against a WGSL copy
-    /// kernel (`shaders/copy.wgsl`) moving the same bytes: after two warm-up
-    /// runs of each, `repeats` submissions of each, alternating, timed from
-    /// submit to completion; the medians are returned.
+    /// kernel (`shaders/copy.wgsl`) moving the same bytes, and times the
+    /// upload of `f` and the download of its gradients: after two warm-up
+    /// runs of each, `repeats` runs of each, interleaved; the medians are
+    /// returned.
     ///
-    /// Only the kernels are timed: the input is uploaded once beforehand and
-    /// nothing is read back. The copy's output is checked against its input
-    /// once; check the gradient itself with [`GpuContext::gradient`].
+    /// The kernels are timed with the input already on the device and
+    /// nothing read back, with GPU timestamps around the compute pass where
+    /// the device has `TIMESTAMP_QUERY`, otherwise from submit to completion
+    /// ([`KernelTimings::clock`] says which). Uploads and downloads are
+    /// timed with the host's wall clock. The copy's output is checked
+    /// against its input through the timed download path; check the
+    /// gradient itself with [`GpuContext::gradient`].
+    ///
+    /// ```no_run
+    /// use ndarray::Array2;
+    /// use ndgrad::gpu::GpuContext;
+    /// use ndgrad::GradientOptions;
+    ///
+    /// let ctx = GpuContext::new()?;
+    /// let f = Array2::from_shape_fn((512, 512), |(i, j)| ((i * 31 + j) as f32).sin());
+    /// let t = ctx.time_kernels(&f, &GradientOptions::new(), 10)?;
+    /// println!("{:?}: gradient / copy = {:.2}", t.clock, t.ratio());
+    /// # Ok::<(), ndgrad::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -171,62 +238,199 @@ impl GpuContext {
         };
         let copy_jobs: Vec<Job> = plan.axes.iter().map(|_| copy_job()).collect();
 
+        let timer = if self.supports_timestamps() {
+            Some(PassTimer::new(self))
+        } else {
+            None
+        };
         let mut pipelines = HashMap::new();
-        let mut run = |jobs: &[Job]| -> Result<Duration> {
+        let mut run = |ws: &mut transfer::Workspace, jobs: &[Job]| -> Result<Duration> {
             let mut encoder = self
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("ndgrad timing"),
                 });
-            execute::encode(self, &mut encoder, ws, jobs, &mut pipelines, len, len, elem)?;
+            execute::encode(
+                self,
+                &mut encoder,
+                ws,
+                jobs,
+                &mut pipelines,
+                len,
+                len,
+                elem,
+                timer.as_ref().map(PassTimer::writes),
+            )?;
+            if let Some(timer) = &timer {
+                timer.resolve(&mut encoder);
+            }
             let command = encoder.finish();
             self.wait()?;
             let start = Instant::now();
             self.queue.submit([command]);
             self.wait()?;
-            Ok(start.elapsed())
+            let wall = start.elapsed();
+            match &timer {
+                Some(timer) => timer.read(self),
+                None => Ok(wall),
+            }
         };
-        for _ in 0..2 {
-            run(&gradient_jobs)?;
-            run(&copy_jobs)?;
-        }
-        let mut gradient = Vec::with_capacity(repeats);
-        let mut copy = Vec::with_capacity(repeats);
-        for _ in 0..repeats {
-            gradient.push(run(&gradient_jobs)?);
-            copy.push(run(&copy_jobs)?);
-        }
 
-        // The copy must really have copied: read its output back once.
-        let staging = transfer::ensure(
+        let out_bytes = len as u64 * elem;
+        transfer::ensure(
             self,
             &mut ws.staging,
             "ndgrad staging",
-            len as u64 * elem,
+            out_bytes,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
-        let output = ws.output.as_ref().expect("created above");
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("ndgrad timing readback"),
-            });
-        encoder.copy_buffer_to_buffer(output, 0, staging, 0, len as u64 * elem);
-        self.queue.submit([encoder.finish()]);
-        let mut copied = vec![T::from_f64(0.0); len];
-        transfer::read_back(self, staging, &mut copied)?;
-        if bytemuck::cast_slice::<T, u8>(&copied) != bytemuck::cast_slice::<T, u8>(data) {
-            return Err(Error::Gpu {
-                during: "timing the kernels".into(),
-                message: "the copy kernel's output differs from its input".into(),
-            });
+        // Allocated once, outside the timed region, as `gradient` allocates
+        // its outputs before reading back.
+        let mut downloaded = vec![vec![T::from_f64(f64::NAN); len]; plan.axes.len()];
+        let download = |ws: &transfer::Workspace, outputs: &mut [Vec<T>]| -> Result<Duration> {
+            let output = ws.output.as_ref().expect("created above");
+            let staging = ws.staging.as_ref().expect("created above");
+            self.wait()?;
+            let start = Instant::now();
+            for host in outputs.iter_mut() {
+                let mut encoder =
+                    self.device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("ndgrad timing download"),
+                        });
+                encoder.copy_buffer_to_buffer(output, 0, staging, 0, out_bytes);
+                self.queue.submit([encoder.finish()]);
+                transfer::read_back(self, staging, host)?;
+            }
+            Ok(start.elapsed())
+        };
+        let upload = |ws: &mut transfer::Workspace| -> Result<Duration> {
+            self.wait()?;
+            let start = Instant::now();
+            execute::upload_input(self, ws, data);
+            // An empty submission flushes the queued write.
+            self.queue.submit(std::iter::empty::<wgpu::CommandBuffer>());
+            self.wait()?;
+            Ok(start.elapsed())
+        };
+
+        let mut gradient = Vec::with_capacity(repeats);
+        let mut copy = Vec::with_capacity(repeats);
+        let mut uploads = Vec::with_capacity(repeats);
+        let mut downloads = Vec::with_capacity(repeats);
+        for k in 0..repeats + 2 {
+            let times = (
+                upload(ws)?,
+                run(ws, &gradient_jobs)?,
+                run(ws, &copy_jobs)?,
+                // Last, so that it reads what the copy wrote.
+                download(ws, &mut downloaded)?,
+            );
+            // The first two rounds warm up.
+            if k >= 2 {
+                uploads.push(times.0);
+                gradient.push(times.1);
+                copy.push(times.2);
+                downloads.push(times.3);
+            }
         }
 
+        // The copy must really have copied, and every download brought it back.
+        for host in &downloaded {
+            if bytemuck::cast_slice::<T, u8>(host) != bytemuck::cast_slice::<T, u8>(data) {
+                return Err(Error::Gpu {
+                    during: "timing the kernels".into(),
+                    message: "the copy kernel's output, read back, differs from its input".into(),
+                });
+            }
+        }
+
+        let input_bytes = len as u64 * elem;
+        let axes = plan.axes.len() as u64;
         Ok(KernelTimings {
             gradient: median(gradient),
             copy: median(copy),
-            bytes: 2 * plan.axes.len() as u64 * len as u64 * elem,
+            clock: if timer.is_some() {
+                TimingClock::GpuTimestamps
+            } else {
+                TimingClock::WallClock
+            },
+            upload: median(uploads),
+            download: median(downloads),
+            bytes: 2 * axes * input_bytes,
+            upload_bytes: input_bytes,
+            download_bytes: axes * input_bytes,
             repeats,
         })
+    }
+}
+
+/// Two GPU timestamps around one compute pass, resolved on the device and
+/// read back through a staging buffer of their own.
+struct PassTimer {
+    queries: wgpu::QuerySet,
+    resolved: wgpu::Buffer,
+    staging: wgpu::Buffer,
+}
+
+impl PassTimer {
+    /// Bytes of the two resolved timestamps.
+    const BYTES: u64 = 2 * wgpu::QUERY_SIZE as u64;
+
+    fn new(ctx: &GpuContext) -> PassTimer {
+        let buffer = |label, usage| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: Self::BYTES,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        PassTimer {
+            queries: ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("ndgrad pass timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolved: buffer(
+                "ndgrad resolved timestamps",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            staging: buffer(
+                "ndgrad timestamp staging",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
+        }
+    }
+
+    /// Timestamp 0 at the pass's beginning, 1 at its end.
+    fn writes(&self) -> wgpu::ComputePassTimestampWrites<'_> {
+        wgpu::ComputePassTimestampWrites {
+            query_set: &self.queries,
+            beginning_of_pass_write_index: Some(0),
+            end_of_pass_write_index: Some(1),
+        }
+    }
+
+    /// Records, after the pass, the resolution of both timestamps and their
+    /// copy to the staging buffer.
+    fn resolve(&self, encoder: &mut wgpu::CommandEncoder) {
+        encoder.resolve_query_set(&self.queries, 0..2, &self.resolved, 0);
+        encoder.copy_buffer_to_buffer(&self.resolved, 0, &self.staging, 0, Self::BYTES);
+    }
+
+    /// The time between the two timestamps of the finished submission.
+    fn read(&self, ctx: &GpuContext) -> Result<Duration> {
+        let mut ticks = [0u64; 2];
+        transfer::read_back(ctx, &self.staging, &mut ticks)?;
+        let [begin, end] = ticks;
+        if end < begin {
+            return Err(Error::Gpu {
+                during: "timing the kernels".into(),
+                message: format!("the GPU's end timestamp {end} precedes its beginning {begin}"),
+            });
+        }
+        let nanos = (end - begin) as f64 * f64::from(ctx.queue.get_timestamp_period());
+        Ok(Duration::from_secs_f64(nanos / 1e9))
     }
 }
