@@ -119,16 +119,39 @@ fn normalize_axes(axes: &Axes, ndim: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// One item of the spacing, borrowed: a scalar, or coordinates (of any
+/// dimension until [`steps_of`] checks them).
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Scalar(f64),
+    Coordinates(&'a ndarray::ArrayD<f64>),
+}
+
+impl<'a> Item<'a> {
+    /// numpy treats a 0-d array spacing exactly like a scalar
+    /// (`np.ndim(d) == 0`), alone or as one item of the per-axis list.
+    fn of(item: &'a AxisSpacing) -> Item<'a> {
+        match item {
+            AxisSpacing::Scalar(h) => Item::Scalar(*h),
+            AxisSpacing::Coordinates(x) if x.ndim() == 0 => {
+                Item::Scalar(x.iter().next().copied().unwrap_or(f64::NAN))
+            }
+            AxisSpacing::Coordinates(x) => Item::Coordinates(x),
+        }
+    }
+}
+
 /// numpy's `*varargs` rule: none, one scalar, or one item per requested axis.
-fn per_axis_spacing(spacing: &Spacing, naxes: usize) -> Result<Vec<AxisSpacing>> {
+/// Borrows the coordinates: they can be long, and are read only once.
+fn per_axis_spacing(spacing: &Spacing, naxes: usize) -> Result<Vec<Item<'_>>> {
     match spacing {
-        Spacing::Unit => Ok(vec![AxisSpacing::Scalar(1.0); naxes]),
-        Spacing::Uniform(h) => Ok(vec![AxisSpacing::Scalar(*h); naxes]),
-        Spacing::PerAxis(items) if items.is_empty() => Ok(vec![AxisSpacing::Scalar(1.0); naxes]),
-        Spacing::PerAxis(items) => match as_scalars(items).as_slice() {
-            [AxisSpacing::Scalar(h)] => Ok(vec![AxisSpacing::Scalar(*h); naxes]),
-            items if items.len() == naxes => Ok(items.to_vec()),
-            items => Err(Error::SpacingCount {
+        Spacing::Unit => Ok(vec![Item::Scalar(1.0); naxes]),
+        Spacing::Uniform(h) => Ok(vec![Item::Scalar(*h); naxes]),
+        Spacing::PerAxis(items) if items.is_empty() => Ok(vec![Item::Scalar(1.0); naxes]),
+        Spacing::PerAxis(items) => match items.iter().map(Item::of).collect::<Vec<_>>()[..] {
+            [Item::Scalar(h)] => Ok(vec![Item::Scalar(h); naxes]),
+            ref items if items.len() == naxes => Ok(items.to_vec()),
+            ref items => Err(Error::SpacingCount {
                 given: items.len(),
                 axes: naxes,
             }),
@@ -136,24 +159,10 @@ fn per_axis_spacing(spacing: &Spacing, naxes: usize) -> Result<Vec<AxisSpacing>>
     }
 }
 
-/// numpy treats a 0-d array spacing exactly like a scalar (`np.ndim(d) == 0`),
-/// alone or as one item of the per-axis list.
-fn as_scalars(items: &[AxisSpacing]) -> Vec<AxisSpacing> {
-    items
-        .iter()
-        .map(|item| match item {
-            AxisSpacing::Coordinates(x) if x.ndim() == 0 => {
-                AxisSpacing::Scalar(x.iter().next().copied().unwrap_or(f64::NAN))
-            }
-            other => other.clone(),
-        })
-        .collect()
-}
-
-fn steps_of(axis: usize, len: usize, item: AxisSpacing) -> Result<Steps> {
+fn steps_of(axis: usize, len: usize, item: Item<'_>) -> Result<Steps> {
     match item {
-        AxisSpacing::Scalar(h) => Ok(Steps::Uniform(h)),
-        AxisSpacing::Coordinates(x) => {
+        Item::Scalar(h) => Ok(Steps::Uniform(h)),
+        Item::Coordinates(x) => {
             if x.ndim() != 1 {
                 return Err(Error::CoordinatesNotOneDimensional {
                     axis,
@@ -170,8 +179,16 @@ fn steps_of(axis: usize, len: usize, item: AxisSpacing) -> Result<Steps> {
             if x.len() < 2 {
                 return Err(Error::CoordinatesTooShort { axis, len: x.len() });
             }
-            let x: Vec<f64> = x.iter().copied().collect();
-            Ok(Steps::from_coordinates(&x))
+            // A plain slice when the coordinates are contiguous (the usual
+            // case); iterating a dynamic-dimension array is far slower.
+            let x = x
+                .view()
+                .into_dimensionality::<ndarray::Ix1>()
+                .expect("checked 1-D above");
+            Ok(match x.as_slice() {
+                Some(x) => Steps::from_coordinates(x),
+                None => Steps::from_coordinates(&x.to_vec()),
+            })
         }
     }
 }

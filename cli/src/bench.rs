@@ -129,12 +129,12 @@ impl Case {
 
 /// One row of the table, and one JSON record.
 #[derive(Debug, Clone, Serialize)]
-struct Row {
+pub(crate) struct Row {
     case: String,
     #[serde(flatten)]
     params: Case,
     backend: String,
-    median_s: Option<f64>,
+    pub(crate) median_s: Option<f64>,
     melem_per_s: Option<f64>,
     effective_gb_s: Option<f64>,
     vs_cpu: Option<f64>,
@@ -146,6 +146,35 @@ struct Row {
     note: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     adapter: Option<serde_json::Value>,
+}
+
+/// A row of `case`; its rates count `bytes` moved per run.
+fn row_of(
+    case: &Case,
+    backend: &str,
+    computes: bool,
+    timing: Option<&Timing>,
+    bytes: f64,
+    note: String,
+) -> Row {
+    let elems = case.len() as f64;
+    Row {
+        case: case.label(),
+        params: case.clone(),
+        backend: backend.into(),
+        median_s: timing.map(|t| t.median.as_secs_f64()),
+        melem_per_s: timing.map(|t| elems / t.median.as_secs_f64() / 1e6),
+        effective_gb_s: timing.map(|t| bytes / t.median.as_secs_f64() / 1e9),
+        vs_cpu: None,
+        vs_numpy: None,
+        max_error: timing.filter(|_| computes).map(|t| t.max_error),
+        computes,
+        note,
+        adapter: backend
+            .starts_with("gpu")
+            .then(crate::bench_gpu::adapter_json)
+            .flatten(),
+    }
 }
 
 /// What a timed backend hands back for one case.
@@ -386,21 +415,9 @@ where
     let reference = ndgrad::gradient(&inputs.f, &inputs.opts.clone().backend(Backend::Reference))
         .map_err(|e| format!("{}: {e}", case.label()))?;
     let tol = tolerance(&inputs);
-    let elems = case.len() as f64;
     let bytes = ((1 + inputs.naxes) * case.len() * std::mem::size_of::<T>()) as f64;
-    let row = |backend: &str, computes: bool, timing: Option<&Timing>, note: String| Row {
-        case: case.label(),
-        params: case.clone(),
-        backend: backend.into(),
-        median_s: timing.map(|t| t.median.as_secs_f64()),
-        melem_per_s: timing.map(|t| elems / t.median.as_secs_f64() / 1e6),
-        effective_gb_s: timing.map(|t| bytes / t.median.as_secs_f64() / 1e9),
-        vs_cpu: None,
-        vs_numpy: None,
-        max_error: timing.filter(|_| computes).map(|t| t.max_error),
-        computes,
-        note,
-        adapter: None,
+    let row = |backend: &str, computes: bool, timing: Option<&Timing>, note: String| {
+        row_of(case, backend, computes, timing, bytes, note)
     };
     // A backend's result is checked before it is timed; a mismatch is never timed.
     let checked =
@@ -449,23 +466,33 @@ where
         ));
     }
     if args.backends.contains(&BenchBackend::Gpu) && gpu_ok {
-        rows.extend(crate::bench_gpu::rows(
+        // The kernel-only row runs the same kernels as the end-to-end row,
+        // whose result was checked: it carries that row's error.
+        let mut gpu_rows = crate::bench_gpu::rows(
             &inputs.f,
             &inputs.opts,
             repeat,
-            &|backend, result, time| checked(backend, result, time),
+            &checked,
             &|backend, median, note| {
-                row(
-                    backend,
-                    false,
-                    Some(&Timing {
-                        median,
-                        max_error: 0.0,
-                    }),
-                    note,
-                )
+                let timing = median.map(|median| Timing {
+                    median,
+                    max_error: 0.0,
+                });
+                row(backend, true, timing.as_ref(), note)
             },
-        ));
+            &|backend, median, moved, note| {
+                let timing = Timing {
+                    median,
+                    max_error: 0.0,
+                };
+                row_of(case, backend, false, Some(&timing), moved as f64, note)
+            },
+        );
+        let gpu_error = gpu_rows.first().and_then(|r| r.max_error).unwrap_or(0.0);
+        for r in gpu_rows.iter_mut().filter(|r| r.backend == "gpu kernel") {
+            r.max_error = r.median_s.map(|_| gpu_error);
+        }
+        rows.extend(gpu_rows);
     }
     if args.backends.contains(&BenchBackend::Numpy) {
         if let Ok(numpy) = numpy {
