@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times numpy.gradient on an array saved by examples/cpu_vs_numpy.rs.
+"""Times numpy.gradient on an array saved by benches/cpu_vs_numpy.rs.
 
 That example starts it once per case, on the array it computes itself, and
 interleaves numpy's runs with its own so both see the same machine load:

@@ -14,6 +14,9 @@ use ndarray::{Array2, Zip};
 use ndgrad::{gradient_with_backend, GradientOptions};
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // Backend::Auto uses this adapter if it is a hardware GPU, else the CPU.
+    let adapter = ndgrad::gpu::default_context().map(|c| c.adapter_info().name.clone());
+    println!("GPU adapter: {}", adapter.as_deref().unwrap_or("none"));
     let mut args = std::env::args().skip(1);
     let input = args.next().map(PathBuf::from);
     let output = args

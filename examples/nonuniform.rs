@@ -19,6 +19,9 @@ use ndgrad::{gradient_with_backend, AxisSpacing, EdgeOrder, GradientOptions};
 type Case = (&'static str, fn(f64) -> f64, fn(f64) -> f64);
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // Backend::Auto uses this adapter if it is a hardware GPU, else the CPU.
+    let adapter = ndgrad::gpu::default_context().map(|c| c.adapter_info().name.clone());
+    println!("GPU adapter: {}", adapter.as_deref().unwrap_or("none"));
     let n: usize = std::env::args().nth(1).map_or(Ok(200), |s| s.parse())?;
     if n < 3 {
         return Err("N must be at least 3".into());

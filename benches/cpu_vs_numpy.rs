@@ -4,7 +4,7 @@
 //! pass per axis, and strided reads against copying a transposed input.
 //!
 //! ```text
-//! cargo run --release --example cpu_vs_numpy [-- [--reps N] [NAME_FILTER]]
+//! cargo bench --bench cpu_vs_numpy [-- [--reps N] [NAME_FILTER]]
 //! ```
 //!
 //! Each case is verified against the reference formulas (`Tap::apply` in
@@ -38,6 +38,10 @@ fn parse_args() -> Options {
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--bench" {
+            // cargo bench passes it to every bench target.
+            continue;
+        }
         if arg == "--reps" {
             opts.reps = args
                 .next()
