@@ -8,29 +8,9 @@
 //! memcpy comparisons live in `benches/cpu_vs_numpy.rs`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ndarray::{ArrayD, IxDyn};
-use ndgrad::{gradient, AxisSpacing, Backend, GradientOptions, Spacing};
-
-/// Deterministic, non-constant samples (a cheap hash), so no result is trivial.
-fn input(shape: &[usize]) -> ArrayD<f32> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    })
-}
-
-/// Coordinates with uneven steps along every axis of `shape`.
-fn non_uniform(shape: &[usize]) -> Spacing {
-    Spacing::PerAxis(
-        shape
-            .iter()
-            .map(|&n| AxisSpacing::from((0..n).map(|i| (i as f64).powf(1.1)).collect::<Vec<_>>()))
-            .collect(),
-    )
-}
+mod common;
+use common::{input, non_uniform};
+use ndgrad::{gradient, Backend, GradientOptions, Spacing};
 
 fn bench_cpu_vs_reference(c: &mut Criterion) {
     let shapes: [&[usize]; 3] = [&[1 << 20], &[1024, 1024], &[128, 128, 128]];

@@ -21,10 +21,13 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD};
 use ndgrad::stencil::Tap;
-use ndgrad::{cpu, gradient, AxisSpacing, Backend, EdgeOrder, GradientOptions, Plan, Spacing};
+use ndgrad::{cpu, gradient, Backend, EdgeOrder, GradientOptions, Plan, Spacing};
 use rayon::prelude::*;
+
+mod common;
+use common::{input, non_uniform};
 
 struct Options {
     reps: usize,
@@ -52,33 +55,6 @@ fn parse_args() -> Options {
         }
     }
     opts
-}
-
-/// Deterministic samples in [0, 1): a xorshift stream.
-fn input(shape: &[usize]) -> ArrayD<f32> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    })
-}
-
-/// x[i] = i + 0.25·(i mod 3) on every axis (benches/numpy_time.py uses the same).
-fn non_uniform(shape: &[usize]) -> Spacing {
-    Spacing::PerAxis(
-        shape
-            .iter()
-            .map(|&n| {
-                AxisSpacing::from(
-                    (0..n)
-                        .map(|i| i as f64 + 0.25 * (i % 3) as f64)
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect(),
-    )
 }
 
 /// The median and the fastest of a set of timings, in seconds.

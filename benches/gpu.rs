@@ -11,19 +11,9 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ndarray::{ArrayD, IxDyn};
+mod common;
+use common::input;
 use ndgrad::{gradient, Backend, GradientOptions};
-
-/// Deterministic, non-constant samples (a cheap hash), so no result is trivial.
-fn input(shape: &[usize]) -> ArrayD<f32> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    })
-}
 
 fn bench_gpu(c: &mut Criterion) {
     let ctx = match ndgrad::gpu::default_context() {
