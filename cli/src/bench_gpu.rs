@@ -30,7 +30,7 @@ pub fn rows<T: Element, R>(
     _baseline: BaselineRow<'_, R>,
 ) -> Vec<R> {
     let opts = opts.clone().backend(Backend::Gpu);
-    let result = ndgrad::gradient(f, &opts).map_err(|e| e.to_string());
-    let time = || super::bench::time_median(repeat, || ndgrad::gradient(f, &opts));
+    let result = ndgrad::gradient_as::<T, _, _, _>(f, &opts).map_err(|e| e.to_string());
+    let time = || super::bench::time_median(repeat, || ndgrad::gradient_as::<T, _, _, _>(f, &opts));
     vec![checked("gpu end to end", result, &time)]
 }
