@@ -1,7 +1,7 @@
 //! Runs a validated [`Plan`] on the chosen backend, for any input type and
 //! output type, and either every component or the magnitude.
 
-use ndarray::{ArrayBase, ArrayView, Data, Dimension};
+use ndarray::{ArrayBase, Data, Dimension};
 
 use crate::element::{same_type, Element, Input};
 use crate::error::Result;
@@ -43,13 +43,12 @@ where
                 Request::Magnitude => vec![reference::magnitude(plan, data)],
             })
         }
-        Backend::Cpu => {
-            let components = match as_view_of::<O, I, D>(f.view()) {
-                Some(view) => cpu::gradient(plan, view),
-                None => cpu::gradient(plan, f.mapv(widen::<I, O>).view()),
-            };
-            Ok(finish(components, request, plan.len()))
-        }
+        // The CPU reads any input type and layout in place, converting
+        // rows as it loads them, and fuses the magnitude into its pass.
+        Backend::Cpu => Ok(match request {
+            Request::Components => cpu::gradient(plan, f.view()),
+            Request::Magnitude => vec![cpu::magnitude(plan, f.view())],
+        }),
         Backend::Gpu => {
             let ctx = gpu::default_context()?;
             // f16 is computed in f32 on the GPU and rounded once at the end.
@@ -79,20 +78,6 @@ where
 /// `f64`, one rounding otherwise (as numpy's `astype`).
 fn widen<I: Input, O: Element>(x: I) -> O {
     O::from_f64(x.to_f64())
-}
-
-/// `view` seen as a view of `O` when `I` is `O` (no copy); `None` otherwise.
-fn as_view_of<O: Element, I: Input, D: Dimension>(
-    view: ArrayView<'_, I, D>,
-) -> Option<ArrayView<'_, O, D>> {
-    if !same_type::<I, O>() {
-        return None;
-    }
-    let raw = view.raw_view().cast::<O>();
-    // SAFETY: `I` and `O` are the same type (equal `TypeId`s), so the cast
-    // view describes exactly the elements, strides and lifetime of `view`,
-    // which is a valid shared view.
-    Some(unsafe { raw.deref_into_view() })
 }
 
 /// Components as they are, or combined into the magnitude.
