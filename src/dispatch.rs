@@ -93,7 +93,11 @@ fn finish<O: Element>(components: Vec<Vec<O>>, request: Request, len: usize) -> 
 fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
     (0..len)
         .map(|k| {
-            let sum: f64 = components.iter().map(|c| c[k].to_f64().powi(2)).sum();
+            // From +0.0: `Sum` for floats starts at -0.0, whose root is -0.0,
+            // where numpy's `sqrt(sum(()))` of no axes is +0.0.
+            let sum = components
+                .iter()
+                .fold(0.0, |s, c| s + c[k].to_f64().powi(2));
             O::from_f64(sum.sqrt())
         })
         .collect()
