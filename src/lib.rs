@@ -135,6 +135,36 @@ where
     compute(f, opts, Request::Components)
 }
 
+/// [`gradient_as`], also telling which backend ran: [`gradient_with_backend`]
+/// with the output type chosen.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{gradient_with_backend_as, Backend, GradientOptions};
+///
+/// let ct = array![[1000u16, 1040], [1010, 1090], [1030, 1100]];
+/// let opts = GradientOptions::new().backend(Backend::Cpu);
+/// let g = gradient_with_backend_as::<f32, _, _, _>(&ct, &opts)?;
+/// assert_eq!((g.backend, g.arrays[1][[2, 0]]), (Backend::Cpu, 70.0));
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`gradient`].
+pub fn gradient_with_backend_as<O, I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Gradients<O, D>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    compute(f, opts, Request::Components)
+}
+
 /// The gradient magnitude `sqrt(Σₖ (∂f/∂xₖ)²)` over the requested axes:
 /// `np.sqrt(sum(g**2 for g in np.gradient(f, ...)))`, with numpy's spacing,
 /// axis and edge-order semantics and output type. With no axes (a 0-d input)
