@@ -9,14 +9,21 @@ numpy writes the same files.
 Layout of tests/fixtures/:
   manifest.json   {"generator", "numpy_version", "cases": [case, ...]}
   <name>.npz      f (the input, in the case's memory order), the coordinate
-                  arrays named in its spacing (always float64), and the outputs
-                  g0, g1, ... in requested-axis order (the input's dtype).
+                  arrays named in its spacing (always float64), the outputs
+                  g0, g1, ... in requested-axis order (numpy's output dtype:
+                  the input's for floats, float64 for integers), and for a
+                  magnitude case m = np.sqrt(sum(g**2 for g in outputs)).
+                  float16 arrays are stored as their uint16 bit patterns
+                  (the case says "bits": "uint16"), as the Rust npz reader
+                  has no float16.
 
-A case: name, file, dtype ("float32" | "float64"), shape, order ("C" | "F"),
+A case: name, file, dtype ("float32" | "float64" | "float16" | "uint8" |
+"uint16" | "int16" | "int32"), shape, order ("C" | "F"),
 axes (null = all, or a list, negative and reordered allowed), edge_order,
 spacing: null (numpy.gradient(f)), {"scalar": h} (numpy.gradient(f, h)), or a
 list with one item per requested axis, each {"scalar": h} or
-{"coords": "<array name in the npz>"}; and a short `covers` note.
+{"coords": "<array name in the npz>"}; "magnitude" (whether m is present);
+and a short `covers` note.
 
 Scalar spacings are short decimals (at most 15 significant digits) so that any
 JSON parser reads them back to the same f64 that numpy received.
@@ -126,9 +133,10 @@ def scalar(i):
 # ---------------------------------------------------------------- one case
 
 
-def add(name, f, axes, edge_order, spacing, covers, order="C"):
+def add(name, f, axes, edge_order, spacing, covers, order="C", magnitude=False):
     """Record one case. spacing: None, ("scalar", h), or a list of
-    ("scalar", h) | ("coords", x) with one item per requested axis."""
+    ("scalar", h) | ("coords", x) with one item per requested axis.
+    magnitude: also record np.sqrt(sum(g**2 for g in gradients)) as m."""
     assert all(c["name"] != name for c in cases), name
     if order == "F":
         f = np.asfortranarray(f)
@@ -160,9 +168,18 @@ def add(name, f, axes, edge_order, spacing, covers, order="C"):
         out = (out,)
     naxes = f.ndim if axes is None else len(axes)
     assert len(out) == naxes
+    otype = np.float64 if np.issubdtype(f.dtype, np.integer) else f.dtype
     for k, g in enumerate(out):
-        assert g.dtype == f.dtype and g.shape == f.shape
+        assert g.dtype == otype and g.shape == f.shape
         arrays[f"g{k}"] = g
+    if magnitude:
+        with np.errstate(over="ignore", invalid="ignore"):
+            m = np.sqrt(sum(g**2 for g in out))
+        assert m.dtype == otype
+        arrays["m"] = m
+    bits = f.dtype == np.float16
+    if bits:
+        arrays = {k: (v.view(np.uint16) if v.dtype == np.float16 else v) for k, v in arrays.items()}
     fname = name + ".npz"
     np.savez(os.path.join(OUT_DIR, fname), **arrays)
     cases.append(
@@ -175,6 +192,8 @@ def add(name, f, axes, edge_order, spacing, covers, order="C"):
             "axes": None if axes is None else list(axes),
             "edge_order": edge_order,
             "spacing": manifest_spacing,
+            "magnitude": magnitude,
+            **({"bits": "uint16"} if bits else {}),
             "covers": covers,
         }
     )
@@ -427,6 +446,54 @@ def offset_cases():
             )
 
 
+def integers(shape, dtype):
+    """Uniform samples over the whole range of an integer dtype, with the
+    minimum and maximum planted at a few places."""
+    info = np.iinfo(dtype)
+    f = rng.integers(info.min, info.max, size=shape, endpoint=True, dtype=dtype)
+    flat = f.reshape(-1)
+    where = rng.choice(flat.size, size=max(4, flat.size // 20), replace=False)
+    flat[where] = np.where(np.arange(where.size) % 2 == 0, info.min, info.max)
+    return flat.reshape(shape)
+
+
+def dtype_cases():
+    """Compact integer inputs (float64 out) and float16 (float16 out), with
+    the gradient magnitude; and magnitude cases for float32 and float64."""
+    specs = [
+        # name, input, axes, edge order, spacing, order
+        ("u8_image_e1", integers((13, 17), np.uint8), None, 1, None, "C"),
+        ("u8_1d_e2_scalar", integers((37,), np.uint8), None, 2, ("scalar", 0.5), "C"),
+        ("u16_ct_e2_mixed", integers((7, 9, 11), np.uint16), None, 2, "mixed", "C"),
+        ("u16_fortran_e1_axes", integers((13, 17), np.uint16), [-1, 0], 1, ("scalar", 0.3), "F"),
+        ("i16_3d_e1_peraxis", integers((7, 9, 11), np.int16), None, 1,
+         [("scalar", 0.5), ("scalar", -2.0), ("scalar", 1.5)], "C"),
+        ("i16_2d_e2_coords", integers((6, 19), np.int16), [1], 2, "mixed", "C"),
+        ("i32_2d_e2_mixed", integers((11, 13), np.int32), None, 2, "mixed", "C"),
+        ("f16_1d_e1", values((37,), np.float16, "smooth"), None, 1, None, "C"),
+        ("f16_2d_e2_scalar", values((13, 17), np.float16), None, 2, ("scalar", 0.5), "C"),
+        ("f16_3d_e1_mixed", values((7, 9, 11), np.float16, "smooth"), None, 1, "mixed", "C"),
+        ("f16_2d_e2_nonfinite", values((11, 13), np.float16, "nonfinite"), [0], 2, None, "C"),
+        ("f32_3d_e2_mixed", values((7, 9, 11), np.float32), None, 2, "mixed", "C"),
+        ("f32_4d_e1_axes", values((4, 5, 6, 7), np.float32), [3, 1], 1, ("scalar", 0.7), "F"),
+        ("f64_3d_e1_mixed", values((7, 9, 11), np.float64, "smooth"), None, 1, "mixed", "C"),
+        ("f64_2d_e2_nonfinite", values((11, 13), np.float64, "nonfinite"), None, 2, None, "C"),
+    ]
+    for j, (name, f, axes, eo, spacing, order) in enumerate(specs):
+        norm = list(range(f.ndim)) if axes is None else [a % f.ndim for a in axes]
+        sp = mixed_spacing(f.shape, norm, j) if spacing == "mixed" else spacing
+        add(
+            f"dtype_{name}",
+            f,
+            axes,
+            eo,
+            sp,
+            f"{f.dtype} input, with numpy's gradient magnitude",
+            order=order,
+            magnitude=True,
+        )
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for old in os.listdir(OUT_DIR):
@@ -439,6 +506,7 @@ def main():
     nonfinite_cases()
     fortran_cases()
     offset_cases()
+    dtype_cases()
     manifest = {
         "generator": "scripts/gen_fixtures.py",
         "numpy_version": np.__version__,

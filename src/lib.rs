@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cpu;
+mod dispatch;
 pub mod element;
 pub mod error;
 pub mod gpu;
@@ -11,7 +12,8 @@ pub mod stencil;
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
-pub use element::Element;
+use dispatch::Request;
+pub use element::{f16, Element, Input};
 pub use error::{Error, Result};
 pub use options::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Spacing};
 pub use plan::Plan;
@@ -36,6 +38,10 @@ pub struct Gradients<T, D: Dimension> {
 /// dimension and any memory layout (C or Fortran order, stepped slices,
 /// negative strides); it is never modified.
 ///
+/// The output type is numpy's: the input's for `f16`, `f32` and `f64`, `f64`
+/// for the integer types `u8`, `u16`, `i16`, `i32` ([`Input::NumpyOutput`]);
+/// [`gradient_as`] chooses another.
+///
 /// Returns one array per requested axis, in the order the axes were requested
 /// (numpy returns a bare array for a single axis; here it is a list of one).
 /// A 0-d input gives an empty list, as numpy's empty tuple.
@@ -49,6 +55,10 @@ pub struct Gradients<T, D: Dimension> {
 /// let g = gradient(&f, &GradientOptions::new().spacing(Spacing::Uniform(2.0)))?;
 /// assert_eq!(g[0], array![[1.0, 1.0, -0.5], [1.0, 1.0, -0.5]]);
 /// assert_eq!(g[1], array![[0.5, 1.25, 2.0], [0.5, 0.5, 0.5]]);
+///
+/// // numpy.gradient(np.array([0, 3, 10], dtype=np.uint8)) is float64
+/// let g: Vec<ndarray::Array1<f64>> = gradient(&array![0u8, 3, 10], &GradientOptions::new())?;
+/// assert_eq!(g[0], array![3.0, 5.0, 7.0]);
 /// # Ok::<(), ndgrad::Error>(())
 /// ```
 ///
@@ -56,13 +66,46 @@ pub struct Gradients<T, D: Dimension> {
 ///
 /// Every invalid option gives an [`Error`] naming the axis and the numbers
 /// involved (see [`Plan::new`]); so does a backend that cannot run.
-pub fn gradient<T, S, D>(f: &ArrayBase<S, D>, opts: &GradientOptions) -> Result<Vec<Array<T, D>>>
+pub fn gradient<I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Vec<Array<I::NumpyOutput, D>>>
 where
-    T: Element,
-    S: Data<Elem = T>,
+    I: Input,
+    S: Data<Elem = I>,
     D: Dimension,
 {
-    gradient_with_backend(f, opts).map(|g| g.arrays)
+    gradient_as(f, opts)
+}
+
+/// [`gradient`] computed in and returned as `O`, whatever the input type:
+/// `numpy.gradient(f.astype(O), ...)`, without the converted copy.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{gradient_as, GradientOptions};
+///
+/// // A 16-bit CT slice differentiated in f32 (numpy would give f64).
+/// let ct = array![[1000u16, 1040], [1010, 1090], [1030, 1100]];
+/// let g = gradient_as::<f32, _, _, _>(&ct, &GradientOptions::new())?;
+/// assert_eq!(g[0][[1, 1]], 30.0);
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`gradient`].
+pub fn gradient_as<O, I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Vec<Array<O, D>>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    compute(f, opts, Request::Components).map(|g| g.arrays)
 }
 
 /// [`gradient`], also telling which backend ran (useful with [`Backend::Auto`]).
@@ -80,13 +123,109 @@ where
 /// # Errors
 ///
 /// As [`gradient`].
-pub fn gradient_with_backend<T, S, D>(
+pub fn gradient_with_backend<I, S, D>(
     f: &ArrayBase<S, D>,
     opts: &GradientOptions,
-) -> Result<Gradients<T, D>>
+) -> Result<Gradients<I::NumpyOutput, D>>
 where
-    T: Element,
-    S: Data<Elem = T>,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    compute(f, opts, Request::Components)
+}
+
+/// [`gradient_as`], also telling which backend ran: [`gradient_with_backend`]
+/// with the output type chosen.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{gradient_with_backend_as, Backend, GradientOptions};
+///
+/// let ct = array![[1000u16, 1040], [1010, 1090], [1030, 1100]];
+/// let opts = GradientOptions::new().backend(Backend::Cpu);
+/// let g = gradient_with_backend_as::<f32, _, _, _>(&ct, &opts)?;
+/// assert_eq!((g.backend, g.arrays[1][[2, 0]]), (Backend::Cpu, 70.0));
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`gradient`].
+pub fn gradient_with_backend_as<O, I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Gradients<O, D>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    compute(f, opts, Request::Components)
+}
+
+/// The gradient magnitude `sqrt(Σₖ (∂f/∂xₖ)²)` over the requested axes:
+/// `np.sqrt(sum(g**2 for g in np.gradient(f, ...)))`, with numpy's spacing,
+/// axis and edge-order semantics and output type. With no axes (a 0-d input)
+/// it is all zeros.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{gradient_magnitude, GradientOptions};
+///
+/// // f = 3x + 4y has |∇f| = 5 everywhere.
+/// let f = array![[0.0, 4.0, 8.0], [3.0, 7.0, 11.0]];
+/// let m = gradient_magnitude(&f, &GradientOptions::new())?;
+/// assert!(m.iter().all(|&v| v == 5.0));
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`gradient`].
+pub fn gradient_magnitude<I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Array<I::NumpyOutput, D>>
+where
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    gradient_magnitude_as(f, opts)
+}
+
+/// [`gradient_magnitude`] computed in and returned as `O`.
+///
+/// # Errors
+///
+/// As [`gradient`].
+pub fn gradient_magnitude_as<O, I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+) -> Result<Array<O, D>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    let mut g = compute(f, opts, Request::Magnitude)?;
+    Ok(g.arrays
+        .pop()
+        .expect("a magnitude request returns one array"))
+}
+
+fn compute<O, I, S, D>(
+    f: &ArrayBase<S, D>,
+    opts: &GradientOptions,
+    request: Request,
+) -> Result<Gradients<O, D>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
     D: Dimension,
 {
     let plan = Plan::new(f.shape(), opts)?;
@@ -95,28 +234,13 @@ where
         // Auto never picks a GPU that cannot compute this element type.
         Backend::Gpu
             if opts.backend == Backend::Auto
-                && gpu::default_context().is_ok_and(|ctx| !supports::<T>(ctx)) =>
+                && gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx)) =>
         {
             auto_fallback()
         }
         other => other,
     };
-    let outputs = match backend {
-        Backend::Cpu => cpu::gradient(&plan, f.view()),
-        Backend::Gpu | Backend::Reference => {
-            let data = f.as_standard_layout();
-            let data = data
-                .as_slice()
-                .expect("an array in standard layout is contiguous");
-            if backend == Backend::Gpu {
-                gpu::default_context()?.gradient_of_plan(&plan, data)?
-            } else {
-                reference::gradient(&plan, data)
-            }
-        }
-        other => unreachable!("resolve_backend never returns {other:?}"),
-    };
-    let arrays = outputs
+    let arrays = dispatch::run::<O, I, S, D>(backend, &plan, f, request)?
         .into_iter()
         .map(|v| {
             Array::from_shape_vec(f.raw_dim(), v).expect("a backend returns one value per element")
@@ -125,9 +249,9 @@ where
     Ok(Gradients { arrays, backend })
 }
 
-/// Whether the GPU of `ctx` can compute arrays of `T`.
+/// Whether the GPU of `ctx` can compute arrays of `T` (f16 runs in f32).
 fn supports<T: Element>(ctx: &gpu::GpuContext) -> bool {
-    std::mem::size_of::<T>() == 4 || ctx.supports_f64()
+    std::mem::size_of::<T>() != 8 || ctx.supports_f64()
 }
 
 /// What [`Backend::Auto`] runs when there is no hardware GPU: the one place

@@ -2,15 +2,30 @@
 //!
 //! It is written to be checked line by line against DESIGN.md §2, not to be
 //! fast. Each output point is `stencil.tap(i)` applied to the samples of its
-//! lane, widened to `f64`, and the result is rounded to `T` once at the end.
+//! lane, widened to `f64`, and the result is rounded to the output type once
+//! at the end.
 
-use crate::element::Element;
-use crate::plan::Plan;
+use crate::element::{Element, Input};
+use crate::plan::{AxisPlan, Plan};
+
+/// The derivative along `ax` at every element, in `f64`, C order.
+fn derivative<I: Input>(ax: &AxisPlan, data: &[I]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; data.len()];
+    for o in 0..ax.outer {
+        for j in 0..ax.inner {
+            let sample = |i: usize| data[ax.index(o, i, j)].to_f64();
+            for i in 0..ax.n {
+                out[ax.index(o, i, j)] = ax.stencil.tap(i).apply(sample);
+            }
+        }
+    }
+    out
+}
 
 /// Computes every requested axis of `plan` on `data`, the input in C order.
 ///
 /// Returns one C-ordered vector per requested axis, in the plan's order.
-pub fn gradient<T: Element>(plan: &Plan, data: &[T]) -> Vec<Vec<T>> {
+pub fn gradient<I: Input, O: Element>(plan: &Plan, data: &[I]) -> Vec<Vec<O>> {
     assert_eq!(
         data.len(),
         plan.len(),
@@ -18,17 +33,24 @@ pub fn gradient<T: Element>(plan: &Plan, data: &[T]) -> Vec<Vec<T>> {
     );
     plan.axes
         .iter()
-        .map(|ax| {
-            let mut out = vec![T::from_f64(f64::NAN); data.len()];
-            for o in 0..ax.outer {
-                for j in 0..ax.inner {
-                    let sample = |i: usize| data[ax.index(o, i, j)].to_f64();
-                    for i in 0..ax.n {
-                        out[ax.index(o, i, j)] = T::from_f64(ax.stencil.tap(i).apply(sample));
-                    }
-                }
-            }
-            out
-        })
+        .map(|ax| derivative(ax, data).into_iter().map(O::from_f64).collect())
         .collect()
+}
+
+/// The gradient magnitude `sqrt(Σ (∂f/∂xₖ)²)` over the plan's axes, in C
+/// order: the derivatives and their squares summed in `f64` (in the order the
+/// axes were requested), rounded once. With no axes it is all zeros.
+pub fn magnitude<I: Input, O: Element>(plan: &Plan, data: &[I]) -> Vec<O> {
+    assert_eq!(
+        data.len(),
+        plan.len(),
+        "one sample per element of the shape"
+    );
+    let mut sum = vec![0.0f64; data.len()];
+    for ax in &plan.axes {
+        for (s, d) in sum.iter_mut().zip(derivative(ax, data)) {
+            *s += d * d;
+        }
+    }
+    sum.into_iter().map(|s| O::from_f64(s.sqrt())).collect()
 }

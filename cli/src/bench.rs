@@ -412,8 +412,11 @@ where
     T: Element + WritableElement + ReadableElement,
 {
     let inputs = inputs::<T>(case)?;
-    let reference = ndgrad::gradient(&inputs.f, &inputs.opts.clone().backend(Backend::Reference))
-        .map_err(|e| format!("{}: {e}", case.label()))?;
+    let reference = ndgrad::gradient_as::<T, _, _, _>(
+        &inputs.f,
+        &inputs.opts.clone().backend(Backend::Reference),
+    )
+    .map_err(|e| format!("{}: {e}", case.label()))?;
     let tol = tolerance(&inputs);
     let bytes = ((1 + inputs.naxes) * case.len() * std::mem::size_of::<T>()) as f64;
     let row = |backend: &str, computes: bool, timing: Option<&Timing>, note: String| {
@@ -444,14 +447,23 @@ where
     let mut rows = Vec::new();
     if args.backends.contains(&BenchBackend::Reference) {
         let opts = inputs.opts.clone().backend(Backend::Reference);
-        let time = || time_median(repeat, || ndgrad::gradient(&inputs.f, &opts));
+        let time = || {
+            time_median(repeat, || {
+                ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts)
+            })
+        };
         rows.push(checked("reference", Ok(reference.clone()), &time));
     }
     if args.backends.contains(&BenchBackend::Cpu) {
         if cpu.is_ok() {
             let opts = inputs.opts.clone().backend(Backend::Cpu);
-            let result = ndgrad::gradient(&inputs.f, &opts).map_err(|e| e.to_string());
-            let time = || time_median(repeat, || ndgrad::gradient(&inputs.f, &opts));
+            let result =
+                ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts).map_err(|e| e.to_string());
+            let time = || {
+                time_median(repeat, || {
+                    ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts)
+                })
+            };
             rows.push(checked("cpu", result, &time));
         }
         let copy = memcpy_baseline::<T>(case.len() * (1 + inputs.naxes), repeat);

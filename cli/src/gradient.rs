@@ -1,14 +1,13 @@
 //! `ndgrad gradient`: `numpy.gradient` of a `.npy` file, written to a `.npz` file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ndarray::ArrayD;
-use ndarray_npy::WritableElement;
-use ndgrad::{Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Plan, Spacing};
+use ndgrad::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Input, Plan, Spacing};
 
 use crate::failure::Failure;
 use crate::npy::{self, NpyArray};
-use crate::npz;
+use crate::npz::{self, NpzElement};
 
 /// The arguments of `ndgrad gradient`.
 #[derive(Debug, clap::Args)]
@@ -16,15 +15,19 @@ use crate::npz;
     about = "Differentiate a .npy array along its axes (numpy.gradient) into a .npz file",
     long_about = "Differentiate a .npy array along its axes, as numpy.gradient(f, *spacing, \
 axis=axes, edge_order=edge_order) does, and write one array per requested axis into a .npz \
-file, named axis0, axis1, ... after the (non-negative) axis index.\n\n\
-The input may be float32, float64 or any integer dtype (converted to float64, as numpy \
-does), in C or Fortran order, of any number of dimensions. The outputs have the input's \
-float dtype (float64 for integer input).\n\n\
+file, named axis0, axis1, ... after the (non-negative) axis index; with --magnitude also \
+the gradient magnitude sqrt(sum of the squared derivatives), named magnitude.\n\n\
+The input may be float16, float32, float64 or any integer dtype, in C or Fortran order, of \
+any number of dimensions. uint8, uint16, int16 and int32 are read in their own type and \
+converted as the library computes; other integers are converted to float64 on reading. \
+The outputs have numpy's dtype (the input's for floats, float64 for integers) unless \
+--dtype chooses float32 or float64.\n\n\
 On success nothing is printed on stdout and one summary line on stderr (none with --quiet). \
 On failure one line starting with 'ndgrad: ' is printed on stderr, no output file is left \
 behind, and the exit code is 2 for invalid arguments, 1 for anything else.",
     after_help = "Examples:\n  ndgrad gradient f.npy -o grad.npz\n  \
-ndgrad gradient f.npy -o grad.npz --spacing=0.5,@x.npy --axis=-1,0 --edge-order 2"
+ndgrad gradient f.npy -o grad.npz --spacing=0.5,@x.npy --axis=-1,0 --edge-order 2\n  \
+ndgrad gradient ct_uint16.npy -o grad.npz --dtype f32 --magnitude"
 )]
 pub struct GradientArgs {
     /// The array to differentiate (.npy).
@@ -62,6 +65,16 @@ pub struct GradientArgs {
     #[arg(long, value_name = "1|2", default_value = "1", value_parser = parse_edge_order)]
     pub edge_order: EdgeOrder,
 
+    /// Also write the gradient magnitude, sqrt(sum of the squared derivatives
+    /// over the requested axes), as an array named `magnitude`.
+    #[arg(long)]
+    pub magnitude: bool,
+
+    /// The output dtype: f32 or f64. [default: numpy's: the input's for
+    /// floats, f64 for integers]
+    #[arg(long, value_name = "f32|f64", value_parser = parse_dtype)]
+    pub dtype: Option<OutputDtype>,
+
     /// Which engine computes the gradient: auto, gpu, cpu or reference.
     #[arg(long, value_name = "BACKEND", default_value = "auto", value_parser = parse_backend)]
     pub backend: Backend,
@@ -69,6 +82,24 @@ pub struct GradientArgs {
     /// Print nothing on success.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// The output dtype `--dtype` chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputDtype {
+    /// `float32`.
+    F32,
+    /// `float64`.
+    F64,
+}
+
+/// Parses `--dtype`.
+fn parse_dtype(name: &str) -> Result<OutputDtype, String> {
+    match name.trim() {
+        "f32" | "float32" => Ok(OutputDtype::F32),
+        "f64" | "float64" => Ok(OutputDtype::F64),
+        _ => Err(format!("the output dtype must be f32 or f64, not {name:?}")),
+    }
 }
 
 /// One item of `--spacing`, before any file is read.
@@ -127,15 +158,16 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         backend: args.backend,
     };
     let shape = input.array.shape().to_vec();
-    let (names, backend) = match input.array {
-        NpyArray::F32(f) => differentiate_and_write(&f, &opts, &args.output)?,
-        NpyArray::F64(f) => differentiate_and_write(&f, &opts, &args.output)?,
+    let (names, backend, out_dtype) = match input.array {
+        NpyArray::F16(f) => differentiate_as(&f, &opts, args)?,
+        NpyArray::F32(f) => differentiate_as(&f, &opts, args)?,
+        NpyArray::F64(f) => differentiate_as(&f, &opts, args)?,
+        NpyArray::U8(f) => differentiate_as(&f, &opts, args)?,
+        NpyArray::U16(f) => differentiate_as(&f, &opts, args)?,
+        NpyArray::I16(f) => differentiate_as(&f, &opts, args)?,
+        NpyArray::I32(f) => differentiate_as(&f, &opts, args)?,
     };
     if !args.quiet {
-        let out_dtype = match input.dtype.scalar {
-            npy::Scalar::F32 => "float32",
-            _ => "float64",
-        };
         let names = if names.is_empty() {
             "no arrays".to_string()
         } else {
@@ -172,26 +204,55 @@ fn spacing(items: &[SpacingItem]) -> Result<Spacing, Failure> {
     }
 }
 
-/// Differentiates `f` and writes one array per requested axis to `output`,
-/// named `axis{k}` with `k` non-negative; returns the names and the backend
-/// that ran.
-fn differentiate_and_write<T: Element + WritableElement>(
-    f: &ArrayD<T>,
+/// What [`differentiate_and_write`] reports: the array names written, the
+/// backend that ran and the output dtype.
+type Written = (Vec<String>, Backend, &'static str);
+
+/// Differentiates `f` in the output type `--dtype` chooses (numpy's rule
+/// without it) and writes the result.
+fn differentiate_as<I>(
+    f: &ArrayD<I>,
     opts: &GradientOptions,
-    output: &Path,
-) -> Result<(Vec<String>, Backend), Failure> {
+    args: &GradientArgs,
+) -> Result<Written, Failure>
+where
+    I: Input,
+    I::NumpyOutput: NpzElement,
+{
+    match args.dtype {
+        None => differentiate_and_write::<I::NumpyOutput, I>(f, opts, args),
+        Some(OutputDtype::F32) => differentiate_and_write::<f32, I>(f, opts, args),
+        Some(OutputDtype::F64) => differentiate_and_write::<f64, I>(f, opts, args),
+    }
+}
+
+/// Differentiates `f` in `O` and writes one array per requested axis to
+/// `args.output`, named `axis{k}` with `k` non-negative, and with
+/// `--magnitude` the magnitude, named `magnitude`.
+fn differentiate_and_write<O: NpzElement, I: Input>(
+    f: &ArrayD<I>,
+    opts: &GradientOptions,
+    args: &GradientArgs,
+) -> Result<Written, Failure> {
     // The plan resolves negative axes; building it also validates every option.
     let plan = Plan::new(f.shape(), opts)?;
-    let gradients = ndgrad::gradient_with_backend(f, opts)?;
-    let named: Vec<(String, ArrayD<T>)> = plan
+    let gradients = ndgrad::gradient_with_backend_as::<O, _, _, _>(f, opts)?;
+    let mut named: Vec<(String, ArrayD<O::Stored>)> = plan
         .axes
         .iter()
         .map(|axis| format!("axis{}", axis.axis))
-        .zip(gradients.arrays)
+        .zip(gradients.arrays.into_iter().map(O::stored))
         .collect();
-    npz::write_atomically(output, &named)?;
+    if args.magnitude {
+        // On the backend the components ran on, so the summary names one.
+        let opts = opts.clone().backend(gradients.backend);
+        let magnitude = ndgrad::gradient_magnitude_as::<O, _, _, _>(f, &opts)?;
+        named.push(("magnitude".to_string(), O::stored(magnitude)));
+    }
+    npz::write_atomically(&args.output, &named)?;
     Ok((
         named.into_iter().map(|(name, _)| name).collect(),
         gradients.backend,
+        O::NUMPY_NAME,
     ))
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
-use ndarray_npy::{write_npy, NpzReader, ReadableElement};
-use ndgrad::{AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Spacing};
+use ndarray_npy::{write_npy, NpzReader, ReadDataError, ReadableElement};
+use ndgrad::{f16, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Spacing};
 
 /// A small deterministic generator (SplitMix64), so every run sees the same
 /// random inputs without a dependency.
@@ -97,13 +97,18 @@ where
 
 /// `ndgrad gradient INPUT -o OUTPUT --backend reference EXTRA...`.
 fn gradient(input: &Path, output: &Path, extra: &[&str]) -> Output {
+    gradient_on("reference", input, output, extra)
+}
+
+/// `ndgrad gradient INPUT -o OUTPUT --backend BACKEND EXTRA...`.
+fn gradient_on(backend: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<&OsStr> = vec![
         "gradient".as_ref(),
         input.as_os_str(),
         "-o".as_ref(),
         output.as_os_str(),
         "--backend".as_ref(),
-        "reference".as_ref(),
+        backend.as_ref(),
     ];
     args.extend(extra.iter().map(OsStr::new));
     ndgrad(args)
@@ -284,6 +289,263 @@ fn integer_inputs_are_differentiated_as_f64() {
     check_integer_input!(scratch, rng, u16);
     check_integer_input!(scratch, rng, u32);
     check_integer_input!(scratch, rng, u64);
+}
+
+/// A `float16` read from an `.npz` (ndarray-npy has no float16 of its own).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct F16(f16);
+
+impl ReadableElement for F16 {
+    fn read_to_end_exact_vec<R: std::io::Read>(
+        mut reader: R,
+        type_desc: &py_literal::Value,
+        len: usize,
+    ) -> Result<Vec<Self>, ReadDataError> {
+        if *type_desc != py_literal::Value::String("<f2".into()) {
+            return Err(ReadDataError::WrongDescriptor(type_desc.clone()));
+        }
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes)?;
+        if bytes.len() != 2 * len {
+            return Err(ReadDataError::ExtraBytes(
+                bytes.len().saturating_sub(2 * len),
+            ));
+        }
+        Ok(bytes
+            .chunks_exact(2)
+            .map(|b| F16(f16::from_bits(u16::from_le_bytes([b[0], b[1]]))))
+            .collect())
+    }
+}
+
+/// Random samples of an integer type over its whole range, with its minimum
+/// and maximum planted at both ends of the first row.
+fn integers<T: Input>(
+    rng: &mut Rng,
+    shape: &[usize],
+    lo: f64,
+    hi: f64,
+    cast: fn(f64) -> T,
+) -> ArrayD<T> {
+    let mut f =
+        ArrayD::from_shape_simple_fn(IxDyn(shape), || cast(rng.uniform(lo, hi + 1.0).floor()));
+    let flat = f.as_slice_mut().unwrap();
+    let n = flat.len();
+    flat[0] = cast(lo);
+    flat[n - 1] = cast(hi);
+    flat[1] = cast(hi);
+    f
+}
+
+/// uint8, uint16, int16 and int32 inputs are passed to the library in their
+/// own type: the output is what `ndgrad::gradient` (and with --magnitude
+/// `gradient_magnitude`) gives for that array on the same backend, bit for
+/// bit, in float64 (numpy's rule for integers), at the types' extremes.
+#[test]
+fn compact_integer_inputs_match_the_library_exactly() {
+    fn check<T>(scratch: &Scratch, f: &ArrayD<T>)
+    where
+        T: Input<NumpyOutput = f64> + ndarray_npy::WritableElement,
+    {
+        write_npy(scratch.input("f.npy"), f).unwrap();
+        for backend in ["reference", "cpu"] {
+            let spacing = format!("--spacing=0.5,@{}", scratch.input("x.npy").display());
+            let out = gradient_on(
+                backend,
+                &scratch.input("f.npy"),
+                &scratch.output("g.npz"),
+                &["--edge-order", "2", &spacing, "--magnitude"],
+            );
+            assert_success(&out);
+            let x = ndarray_npy::read_npy::<_, ArrayD<f64>>(scratch.input("x.npy")).unwrap();
+            let opts = GradientOptions::new()
+                .edge_order(EdgeOrder::Second)
+                .per_axis_spacing([AxisSpacing::Scalar(0.5), AxisSpacing::Coordinates(x)])
+                .backend(backend.parse().unwrap());
+            let mut want: Vec<(String, ArrayD<f64>)> = ["axis0", "axis1"]
+                .map(String::from)
+                .into_iter()
+                .zip(ndgrad::gradient(f, &opts).unwrap())
+                .collect();
+            want.push((
+                "magnitude".into(),
+                ndgrad::gradient_magnitude(f, &opts).unwrap(),
+            ));
+            assert_eq!(
+                read_npz::<f64>(&scratch.output("g.npz")),
+                want,
+                "{} on {backend}",
+                T::NUMPY_NAME
+            );
+        }
+    }
+    let scratch = Scratch::new();
+    let mut rng = Rng(20);
+    let x = ndarray::Array1::from(rng.coordinates(7));
+    write_npy(scratch.input("x.npy"), &x).unwrap();
+    let shape = [6, 7];
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, 0.0, 255.0, |v| v as u8),
+    );
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, 0.0, 65535.0, |v| v as u16),
+    );
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, -32768.0, 32767.0, |v| v as i16),
+    );
+    check(
+        &scratch,
+        &integers(
+            &mut rng,
+            &shape,
+            f64::from(i32::MIN),
+            f64::from(i32::MAX),
+            |v| v as i32,
+        ),
+    );
+}
+
+/// float16 input is accepted and gives float16 output (numpy's rule), the
+/// magnitude included, equal to the library's.
+#[test]
+fn float16_input_gives_float16_output() {
+    let scratch = Scratch::new();
+    let f = Rng(21).array(&[5, 6]).mapv(f16::from_f64);
+    let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
+    fs::write(
+        scratch.input("f.npy"),
+        raw_npy("<f2", false, &[5, 6], &bytes),
+    )
+    .unwrap();
+    for backend in ["reference", "cpu"] {
+        let out = gradient_on(
+            backend,
+            &scratch.input("f.npy"),
+            &scratch.output("g.npz"),
+            &["--magnitude", "--axis=-1,0"],
+        );
+        assert_success(&out);
+        assert!(stderr(&out).contains("(float16,"), "{}", stderr(&out));
+        let opts = GradientOptions::new()
+            .axes([-1, 0])
+            .backend(backend.parse().unwrap());
+        let mut want: Vec<(String, ArrayD<F16>)> = ["axis1", "axis0"]
+            .map(String::from)
+            .into_iter()
+            .zip(
+                ndgrad::gradient(&f, &opts)
+                    .unwrap()
+                    .into_iter()
+                    .map(|g| g.mapv(F16)),
+            )
+            .collect();
+        want.push((
+            "magnitude".into(),
+            ndgrad::gradient_magnitude(&f, &opts).unwrap().mapv(F16),
+        ));
+        assert_eq!(read_npz::<F16>(&scratch.output("g.npz")), want, "{backend}");
+    }
+}
+
+/// `--magnitude` adds `magnitude`, in the components' dtype, after them.
+#[test]
+fn magnitude_is_added_after_the_components_in_their_dtype() {
+    let scratch = Scratch::new();
+    let f = Rng(22).array(&[4, 5, 6]).mapv(|v| v as f32);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--magnitude", "--axis=2,0", "--spacing=0.5"],
+    );
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("axis2, axis0, magnitude (float32,"),
+        "{}",
+        stderr(&out)
+    );
+    let opts = GradientOptions::new()
+        .axes([2, 0])
+        .spacing(Spacing::Uniform(0.5))
+        .backend(Backend::Reference);
+    let mut want = expected(&f, opts.clone(), &["axis2", "axis0"]);
+    want.push((
+        "magnitude".into(),
+        ndgrad::gradient_magnitude(&f, &opts).unwrap(),
+    ));
+    assert_eq!(read_npz::<f32>(&scratch.output("g.npz")), want);
+}
+
+/// `--dtype` overrides numpy's output type, for integer, float16 and float
+/// inputs alike; anything but f32 or f64 is a usage error.
+#[test]
+fn dtype_chooses_the_output_type() {
+    let scratch = Scratch::new();
+    let mut rng = Rng(23);
+    let opts = GradientOptions::new().backend(Backend::Reference);
+    let names = ["axis0", "axis1"].map(String::from);
+
+    let ct = integers(&mut rng, &[5, 6], 0.0, 65535.0, |v| v as u16);
+    write_npy(scratch.input("f.npy"), &ct).unwrap();
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--dtype", "f32", "--magnitude"],
+    );
+    assert_success(&out);
+    let mut want: Vec<(String, ArrayD<f32>)> = names
+        .clone()
+        .into_iter()
+        .zip(ndgrad::gradient_as::<f32, _, _, _>(&ct, &opts).unwrap())
+        .collect();
+    want.push((
+        "magnitude".into(),
+        ndgrad::gradient_magnitude_as::<f32, _, _, _>(&ct, &opts).unwrap(),
+    ));
+    assert_eq!(read_npz::<f32>(&scratch.output("g.npz")), want);
+
+    let f = rng.array(&[5, 6]).mapv(|v| v as f32);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--dtype=f64"],
+    ));
+    let want: Vec<(String, ArrayD<f64>)> = names
+        .clone()
+        .into_iter()
+        .zip(ndgrad::gradient_as::<f64, _, _, _>(&f, &opts).unwrap())
+        .collect();
+    assert_eq!(read_npz::<f64>(&scratch.output("g.npz")), want);
+
+    let h = rng.array(&[5, 6]).mapv(f16::from_f64);
+    let bytes: Vec<u8> = h.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
+    fs::write(
+        scratch.input("f.npy"),
+        raw_npy("<f2", false, &[5, 6], &bytes),
+    )
+    .unwrap();
+    assert_success(&gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--dtype", "f32"],
+    ));
+    let want: Vec<(String, ArrayD<f32>)> = names
+        .into_iter()
+        .zip(ndgrad::gradient_as::<f32, _, _, _>(&h, &opts).unwrap())
+        .collect();
+    assert_eq!(read_npz::<f32>(&scratch.output("g.npz")), want);
+
+    fs::remove_file(scratch.output("g.npz")).unwrap();
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--dtype", "f16"],
+    );
+    assert_clean_failure(&out, &scratch, 2, "f32 or f64");
 }
 
 #[test]
@@ -630,7 +892,6 @@ fn unsupported_dtypes_are_named() {
     let scratch = Scratch::new();
     for (descr, size, name) in [
         ("|b1", 1, "bool"),
-        ("<f2", 2, "float16"),
         ("<c16", 16, "complex128"),
         ("|O", 8, "object"),
         ("<U3", 12, "str"),

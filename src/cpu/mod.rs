@@ -55,7 +55,7 @@ use std::ops::Range;
 use ndarray::{ArrayView, ArrayViewD, Axis, Dimension, Slice};
 use rayon::prelude::*;
 
-use crate::element::Element;
+use crate::element::{same_type, Element, Input};
 use crate::plan::Plan;
 use kernels::{difference, weighted, AxisStencil, TapT, WeightLayout};
 use source::{Gathered, InPlace, Lanes, SlabLanes};
@@ -78,10 +78,13 @@ const REUSED_WEIGHTS_ROWS: usize = 4;
 /// stay in the last-level cache while the task computes on it.
 const SLAB_BYTES: usize = 8 << 20;
 
-/// Computes every requested axis of `plan` on `f` (any layout).
+/// Computes every requested axis of `plan` on `f` (any layout, any input
+/// type), in and as the output type `O`.
 ///
 /// Returns one C-ordered vector per requested axis, in the plan's order: the
-/// result of `numpy.gradient` with the plan's options, flattened.
+/// result of `numpy.gradient(f.astype(O))` with the plan's options,
+/// flattened (without the converted copy: samples are converted as they are
+/// loaded).
 ///
 /// ```
 /// use ndarray::array;
@@ -90,22 +93,31 @@ const SLAB_BYTES: usize = 8 << 20;
 /// // numpy.gradient(np.array([[1., 2., 6.], [3., 4., 5.]]).T)
 /// let f = array![[1.0, 2.0, 6.0], [3.0, 4.0, 5.0]];
 /// let plan = Plan::new(&[3, 2], &GradientOptions::new())?;
-/// let g = cpu::gradient(&plan, f.t());
+/// let g: Vec<Vec<f64>> = cpu::gradient(&plan, f.t());
 /// assert_eq!(g[0], [1.0, 1.0, 2.5, 1.0, 4.0, 1.0]);
 /// assert_eq!(g[1], [2.0, 2.0, 2.0, 2.0, -1.0, -1.0]);
+///
+/// // A u8 image, differentiated in f32.
+/// let image = array![[0u8, 10, 30], [255, 245, 205]];
+/// let plan = Plan::new(&[2, 3], &GradientOptions::new())?;
+/// let g = cpu::gradient::<f32, _, _>(&plan, image.view());
+/// assert_eq!(g[1], [10.0, 15.0, 20.0, -10.0, -25.0, -40.0]);
 /// # Ok::<(), ndgrad::Error>(())
 /// ```
 ///
 /// # Panics
 ///
 /// If `plan` was made for a shape other than `f`'s.
-pub fn gradient<T: Element, D: Dimension>(plan: &Plan, f: ArrayView<'_, T, D>) -> Vec<Vec<T>> {
-    let mut outputs: Vec<Vec<T>> = plan
+pub fn gradient<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+) -> Vec<Vec<O>> {
+    let mut outputs: Vec<Vec<O>> = plan
         .axes
         .iter()
         .map(|_| output_buffer(plan.len()))
         .collect();
-    let mut slices: Vec<&mut [T]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
+    let mut slices: Vec<&mut [O]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
     gradient_into(plan, f, &mut slices);
     outputs
 }
@@ -130,10 +142,10 @@ pub fn gradient<T: Element, D: Dimension>(plan: &Plan, f: ArrayView<'_, T, D>) -
 ///
 /// If `plan` was made for a shape other than `f`'s, or `outputs` does not
 /// hold one buffer of `plan.len()` elements per requested axis.
-pub fn gradient_into<T: Element, D: Dimension>(
+pub fn gradient_into<O: Element, I: Input, D: Dimension>(
     plan: &Plan,
-    f: ArrayView<'_, T, D>,
-    outputs: &mut [&mut [T]],
+    f: ArrayView<'_, I, D>,
+    outputs: &mut [&mut [O]],
 ) {
     assert_eq!(plan.shape, f.shape(), "the plan is for another shape");
     assert_eq!(outputs.len(), plan.axes.len(), "one output per axis");
@@ -144,22 +156,113 @@ pub fn gradient_into<T: Element, D: Dimension>(
     if plan.axes.is_empty() || plan.is_empty() {
         return;
     }
-    let f = f.into_dyn();
-    let traversal = Traversal::new(plan);
-    let outs: Vec<OutPtr<T>> = outputs.iter_mut().map(|o| OutPtr(o.as_mut_ptr())).collect();
+    let sink = Sink::Components(outputs.iter_mut().map(|o| OutPtr(o.as_mut_ptr())).collect());
+    execute(plan, f.into_dyn(), &sink);
+}
+
+/// The gradient magnitude `sqrt(Σₖ (∂f/∂xₖ)²)` over the plan's axes, in C
+/// order, in and as the output type `O`: `np.sqrt(sum(g**2 for g in
+/// np.gradient(f.astype(O), ...)))`.
+///
+/// Computed in the same single pass as [`gradient`], without the
+/// components: each row's derivatives are squared and summed (in the order
+/// the axes were requested) in a row-sized accumulator, and only the square
+/// root is written. The sum is taken in the compute type (`f32` for `f16`
+/// and `f32`, `f64` for `f64`); with no axes the magnitude is all zeros.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{cpu, GradientOptions, Plan};
+///
+/// // f = 3x + 4y has |∇f| = 5 everywhere.
+/// let f = array![[0i16, 4, 8], [3, 7, 11]];
+/// let plan = Plan::new(&[2, 3], &GradientOptions::new())?;
+/// let m: Vec<f64> = cpu::magnitude(&plan, f.view());
+/// assert_eq!(m, [5.0; 6]);
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+///
+/// # Panics
+///
+/// If `plan` was made for a shape other than `f`'s.
+pub fn magnitude<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+) -> Vec<O> {
+    let mut out = output_buffer(plan.len());
+    magnitude_into(plan, f, &mut out);
+    out
+}
+
+/// [`magnitude`] into a buffer the caller provides (C order); every element
+/// is overwritten.
+///
+/// # Panics
+///
+/// If `plan` was made for a shape other than `f`'s, or `out` does not hold
+/// `plan.len()` elements.
+pub fn magnitude_into<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+    out: &mut [O],
+) {
+    assert_eq!(plan.shape, f.shape(), "the plan is for another shape");
+    assert_eq!(
+        out.len(),
+        plan.len(),
+        "one output element per input element"
+    );
+    if plan.axes.is_empty() {
+        // An empty sum: numpy's sqrt(sum(())) is 0 (here for every element).
+        out.fill(O::from_f64(0.0));
+        return;
+    }
+    if plan.is_empty() {
+        return;
+    }
+    execute(
+        plan,
+        f.into_dyn(),
+        &Sink::Magnitude(OutPtr(out.as_mut_ptr())),
+    );
+}
+
+/// Runs the traversal over `f`, reading it the cheapest way its layout and
+/// type allow, computing in `O::Compute`.
+fn execute<O: Element, I: Input>(plan: &Plan, f: ArrayViewD<'_, I>, sink: &Sink<O>) {
+    let traversal = Traversal::<O::Compute>::new(plan);
     let walk = Walk::memory_order(&f);
     let inner_stride = *f.strides().last().expect("a plan with axes has ndim ≥ 1");
-    if inner_stride == 1 {
-        traversal.run(&walk, &InPlace { view: f }, &outs);
+    if let (1, Some(view)) = (inner_stride, view_as::<O::Compute, I>(&f)) {
+        traversal.run(&walk, &InPlace { view }, sink);
     } else if let Some(planes) = traversal.slab_planes(&f) {
-        traversal.run_slabs(&f, planes, &outs);
+        traversal.run_slabs(&f, planes, sink);
     } else {
         let lanes = Gathered {
             view: f,
             stride: inner_stride,
         };
-        traversal.run(&walk, &lanes, &outs);
+        traversal.run(&walk, &lanes, sink);
     }
+}
+
+/// `view` seen as a view of `C` when `I` is `C` (no copy); `None` otherwise.
+fn view_as<'a, C: Element, I: Input>(view: &ArrayViewD<'a, I>) -> Option<ArrayViewD<'a, C>> {
+    if !same_type::<I, C>() {
+        return None;
+    }
+    let raw = view.raw_view().cast::<C>();
+    // SAFETY: `I` and `C` are the same type (equal `TypeId`s), so the cast
+    // view describes exactly the elements, strides and lifetime of `view`,
+    // which is a valid shared view for 'a.
+    Some(unsafe { raw.deref_into_view() })
+}
+
+/// `row` seen as a row of `C` when `O` is `C`, so it can be computed into
+/// directly; `None` when it needs a conversion (`f16` computed in `f32`).
+fn row_as<C: Element, O: Element>(row: &mut [O]) -> Option<&mut [C]> {
+    // Same type, so same size and alignment: the cast cannot fail.
+    same_type::<O, C>().then(|| bytemuck::cast_slice_mut(row))
 }
 
 /// A zero-filled buffer of `len` elements for one output.
@@ -205,8 +308,33 @@ fn advise_huge_pages<T>(buffer: &[T]) {
 #[derive(Clone, Copy)]
 struct OutPtr<T>(*mut T);
 
-// SAFETY: an `OutPtr` is made from a `&mut [T]` that `gradient_into` holds
-// for the whole parallel run, and each task writes only its own rows and
+impl<T> OutPtr<T> {
+    /// The `len` elements from `start` of the buffer.
+    ///
+    /// # Safety
+    ///
+    /// `start..start + len` lies inside the buffer, and no other reference
+    /// to those elements exists while the returned one lives.
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "tasks write disjoint parts of a buffer they share"
+    )]
+    unsafe fn row(&self, start: usize, len: usize) -> &mut [T] {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
+
+/// Where the traversal puts what it computes.
+enum Sink<O> {
+    /// One output per requested axis.
+    Components(Vec<OutPtr<O>>),
+    /// The magnitude, alone.
+    Magnitude(OutPtr<O>),
+}
+
+// SAFETY: an `OutPtr` is made from a `&mut [T]` that `gradient_into` or
+// `magnitude_into` holds for the whole parallel run, and each task writes only its own rows and
 // columns of it (see `Traversal::task`), so sending or sharing the pointer
 // between threads creates no data race. `T: Send` lets the values move.
 unsafe impl<T: Send> Send for OutPtr<T> {}
@@ -315,7 +443,7 @@ impl<'p, T: Element> Traversal<'p, T> {
     /// that defeats the caches; a tiled copy reads each line once.
     /// `None` when lanes should be gathered instead (the innermost stride
     /// is already the smallest, or a slab would be too big).
-    fn slab_planes(&self, f: &ArrayViewD<'_, T>) -> Option<usize> {
+    fn slab_planes<I>(&self, f: &ArrayViewD<'_, I>) -> Option<usize> {
         let strides = f.strides();
         let ndim = strides.len();
         let inner = strides[ndim - 1].unsigned_abs();
@@ -343,8 +471,14 @@ impl<'p, T: Element> Traversal<'p, T> {
 
     /// Runs the tasks of the slab path: each copies the planes it computes
     /// (plus a halo along axis 0) into a C-ordered buffer and runs the rows
-    /// of those planes on it, while the copy is still in cache.
-    fn run_slabs(&self, f: &ArrayViewD<'_, T>, planes: usize, outs: &[OutPtr<T>]) {
+    /// of those planes on it, while the copy is still in cache. The copy
+    /// converts the input to the compute type on the way.
+    fn run_slabs<I: Input, O: Element<Compute = T>>(
+        &self,
+        f: &ArrayViewD<'_, I>,
+        planes: usize,
+        sink: &Sink<O>,
+    ) {
         let n0 = self.shape[0];
         let rows_per_plane = self.rows / n0;
         let tasks = n0.div_ceil(planes);
@@ -369,7 +503,7 @@ impl<'p, T: Element> Traversal<'p, T> {
             self.task(
                 &walk,
                 &lanes,
-                outs,
+                sink,
                 start * rows_per_plane..end * rows_per_plane,
                 0..self.row_len,
             );
@@ -385,10 +519,10 @@ impl<'p, T: Element> Traversal<'p, T> {
 
     /// Splits the rows (and, when there are few, the columns) into tasks and
     /// runs them on the current rayon pool.
-    fn run<L: Lanes<T>>(&self, walk: &Walk, lanes: &L, outs: &[OutPtr<T>]) {
+    fn run<L: Lanes<T>, O: Element<Compute = T>>(&self, walk: &Walk, lanes: &L, sink: &Sink<O>) {
         let threads = rayon::current_num_threads();
         if threads == 1 || self.rows * self.row_len < SERIAL_BELOW {
-            self.task(walk, lanes, outs, 0..self.rows, 0..self.row_len);
+            self.task(walk, lanes, sink, 0..self.rows, 0..self.row_len);
             return;
         }
         let tasks = threads * TASKS_PER_THREAD;
@@ -403,18 +537,18 @@ impl<'p, T: Element> Traversal<'p, T> {
         (0..row_parts * col_parts).into_par_iter().for_each(|t| {
             let rows = part(self.rows, row_parts, t / col_parts);
             let cols = part(self.row_len, col_parts, t % col_parts);
-            self.task(walk, lanes, outs, rows, cols);
+            self.task(walk, lanes, sink, rows, cols);
         });
     }
 
     /// Runs [`Traversal::task_portable`] compiled for the widest vectors the
     /// CPU has: the row loops are memory-bound for uniform spacing, but the
     /// non-uniform ones do three products per sample and gain from AVX2.
-    fn task<L: Lanes<T>>(
+    fn task<L: Lanes<T>, O: Element<Compute = T>>(
         &self,
         walk: &Walk,
         lanes: &L,
-        outs: &[OutPtr<T>],
+        sink: &Sink<O>,
         rows: Range<usize>,
         cols: Range<usize>,
     ) {
@@ -422,40 +556,41 @@ impl<'p, T: Element> Traversal<'p, T> {
         if self.avx2 {
             // SAFETY: `avx2` is true only when the running CPU supports AVX2
             // (`is_x86_feature_detected!` in `Traversal::new`).
-            unsafe { self.task_avx2(walk, lanes, outs, rows, cols) };
+            unsafe { self.task_avx2(walk, lanes, sink, rows, cols) };
             return;
         }
-        self.task_portable(walk, lanes, outs, rows, cols);
+        self.task_portable(walk, lanes, sink, rows, cols);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn task_avx2<L: Lanes<T>>(
+    fn task_avx2<L: Lanes<T>, O: Element<Compute = T>>(
         &self,
         walk: &Walk,
         lanes: &L,
-        outs: &[OutPtr<T>],
+        sink: &Sink<O>,
         rows: Range<usize>,
         cols: Range<usize>,
     ) {
-        self.task_portable(walk, lanes, outs, rows, cols);
+        self.task_portable(walk, lanes, sink, rows, cols);
     }
 
     /// Computes columns `cols` of rows `rows` (counted in visiting order) of
     /// every output. Inlined (with the row loops) into each instruction-set
     /// variant of [`Traversal::task`].
     #[inline(always)]
-    fn task_portable<L: Lanes<T>>(
+    fn task_portable<L: Lanes<T>, O: Element<Compute = T>>(
         &self,
         walk: &Walk,
         lanes: &L,
-        outs: &[OutPtr<T>],
+        sink: &Sink<O>,
         rows: Range<usize>,
         cols: Range<usize>,
     ) {
         if rows.is_empty() || cols.is_empty() {
             return;
         }
+        let zero = T::from_f64(0.0);
         // A gathered row (innermost axis) spans `cols` plus at most two
         // samples each side; one buffer per row a tap reads at once.
         let width = if L::NEEDS_BUFFER {
@@ -463,55 +598,113 @@ impl<'p, T: Element> Traversal<'p, T> {
         } else {
             0
         };
-        let mut buffers: [Vec<T>; 3] = std::array::from_fn(|_| vec![T::from_f64(0.0); width]);
+        let mut buffers: [Vec<T>; 3] = std::array::from_fn(|_| vec![zero; width]);
+        // One derivative row in the compute type, when it is not written
+        // straight into an output: rounded to `O` (`f16`), or squared.
+        let magnitude = matches!(sink, Sink::Magnitude(_));
+        let scratch_len = if magnitude || !same_type::<O, T>() {
+            cols.len()
+        } else {
+            0
+        };
+        let mut scratch = vec![zero; scratch_len];
+        // The running sum of squares of a magnitude row.
+        let mut sum = vec![zero; if magnitude { cols.len() } else { 0 }];
         let mut index = vec![0; self.shape.len()];
         let (mut in_offset, mut out_offset) = self.locate(walk, rows.start, &mut index);
         for _ in rows {
-            for (work, out) in self.axes.iter().zip(outs) {
-                // SAFETY: `out.0` points to a live buffer of `plan.len()`
-                // elements (checked in `gradient_into`), and
-                // `out_offset + cols` is this row's `cols` in it. Rows and
-                // column ranges of different tasks are disjoint (`run` splits
-                // them without overlap, and `locate`/`advance` visit each row
-                // once), so no other reference to these elements exists while
-                // this one lives: it is dropped before the next row.
-                let out = unsafe {
-                    std::slice::from_raw_parts_mut(out.0.add(out_offset + cols.start), cols.len())
-                };
-                let [b0, b1, b2] = &mut buffers;
-                match work {
-                    AxisWork::Innermost(stencil) => {
-                        let reads = stencil.reads(cols.clone());
-                        let lane = lanes.read(in_offset, reads.clone(), b0);
-                        stencil.along_lane(out, lane, reads.start, cols.clone());
-                    }
-                    AxisWork::Outer { axis, stencil } => {
-                        let i = index[*axis];
-                        let stride = walk.in_strides[*axis];
-                        // The row `k - i` steps away along the axis: inside
-                        // the view, since taps only read samples 0..n.
-                        let row = |k: usize| in_offset + (k as isize - i as isize) * stride;
-                        match stencil.tap(i) {
-                            TapT::Difference { lo, hi, denom } => difference(
-                                out,
-                                lanes.read(row(lo), cols.clone(), b0),
-                                lanes.read(row(hi), cols.clone(), b1),
-                                denom,
-                            ),
-                            TapT::Weighted { first, w } => weighted(
-                                out,
-                                [
-                                    lanes.read(row(first), cols.clone(), b0),
-                                    lanes.read(row(first + 1), cols.clone(), b1),
-                                    lanes.read(row(first + 2), cols.clone(), b2),
-                                ],
-                                w,
-                            ),
+            let at = Row {
+                walk,
+                index: &index,
+                in_offset,
+                cols: cols.clone(),
+            };
+            match sink {
+                Sink::Components(outs) => {
+                    for (work, out) in self.axes.iter().zip(outs) {
+                        // SAFETY: `out.0` points to a live buffer of
+                        // `plan.len()` elements (checked in `gradient_into`),
+                        // and `out_offset + cols` is this row's `cols` in it.
+                        // Rows and column ranges of different tasks are
+                        // disjoint (`run` splits them without overlap, and
+                        // `locate`/`advance` visit each row once), so no other
+                        // reference to these elements exists while this one
+                        // lives: it is dropped before the next row.
+                        let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
+                        match row_as::<T, O>(out) {
+                            Some(out) => self.derivative(work, &at, lanes, &mut buffers, out),
+                            None => {
+                                self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
+                                for (o, &d) in out.iter_mut().zip(&scratch) {
+                                    *o = O::from_compute(d);
+                                }
+                            }
                         }
+                    }
+                }
+                Sink::Magnitude(out) => {
+                    sum.fill(zero);
+                    for work in &self.axes {
+                        self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
+                        for (s, &d) in sum.iter_mut().zip(&scratch) {
+                            *s = *s + d * d;
+                        }
+                    }
+                    // SAFETY: as for the components above (the buffer is
+                    // checked in `magnitude_into`).
+                    let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
+                    for (o, &s) in out.iter_mut().zip(&sum) {
+                        *o = O::from_compute(s.sqrt());
                     }
                 }
             }
             self.advance(walk, &mut index, &mut in_offset, &mut out_offset);
+        }
+    }
+
+    /// Writes the derivative along `work`'s axis at columns `at.cols` of one
+    /// row into `out` (of that length).
+    #[inline(always)]
+    fn derivative<L: Lanes<T>>(
+        &self,
+        work: &AxisWork<'p, T>,
+        at: &Row<'_>,
+        lanes: &L,
+        buffers: &mut [Vec<T>; 3],
+        out: &mut [T],
+    ) {
+        let [b0, b1, b2] = buffers;
+        let cols = at.cols.clone();
+        match work {
+            AxisWork::Innermost(stencil) => {
+                let reads = stencil.reads(cols.clone());
+                let lane = lanes.read(at.in_offset, reads.clone(), b0);
+                stencil.along_lane(out, lane, reads.start, cols);
+            }
+            AxisWork::Outer { axis, stencil } => {
+                let i = at.index[*axis];
+                let stride = at.walk.in_strides[*axis];
+                // The row `k - i` steps away along the axis: inside the
+                // view, since taps only read samples 0..n.
+                let row = |k: usize| at.in_offset + (k as isize - i as isize) * stride;
+                match stencil.tap(i) {
+                    TapT::Difference { lo, hi, denom } => difference(
+                        out,
+                        lanes.read(row(lo), cols.clone(), b0),
+                        lanes.read(row(hi), cols, b1),
+                        denom,
+                    ),
+                    TapT::Weighted { first, w } => weighted(
+                        out,
+                        [
+                            lanes.read(row(first), cols.clone(), b0),
+                            lanes.read(row(first + 1), cols.clone(), b1),
+                            lanes.read(row(first + 2), cols, b2),
+                        ],
+                        w,
+                    ),
+                }
+            }
         }
     }
 
@@ -555,6 +748,15 @@ impl<'p, T: Element> Traversal<'p, T> {
             *out_offset -= self.out_strides[k] * self.shape[k];
         }
     }
+}
+
+/// Where one row is: its multi-index, its offset in the source, and the
+/// columns a task computes of it.
+struct Row<'w> {
+    walk: &'w Walk,
+    index: &'w [usize],
+    in_offset: isize,
+    cols: Range<usize>,
 }
 
 /// The `k`-th of `parts` near-equal contiguous ranges of `0..len`.

@@ -2,13 +2,14 @@
 
 use ndarray::ArrayViewD;
 
-use crate::element::Element;
+use crate::element::{convert, Element, Input};
 
 /// The side of the square tiles the copy moves at a time: a tile's source
 /// columns and destination rows are whole cache lines for `f32`.
 const TILE: usize = 16;
 
-/// Copies `src` (any strides, at least 2-D) into `dst` in C order.
+/// Copies `src` (any strides, at least 2-D) into `dst` in C order,
+/// converting each sample from the input type `I` to the compute type `C`.
 ///
 /// A plain element-by-element copy of a transposed array reads one cache
 /// line per element at a large, often power-of-two, stride, and the lines
@@ -16,7 +17,7 @@ const TILE: usize = 16;
 /// along which `src` is contiguous and the innermost axis of `dst` are
 /// walked in `TILE`×`TILE` tiles through a small buffer: each source line is
 /// read whole, then each destination line is written whole.
-pub(super) fn copy_to_c_order<T: Element>(src: &ArrayViewD<'_, T>, dst: &mut [T]) {
+pub(super) fn copy_to_c_order<I: Input, C: Element>(src: &ArrayViewD<'_, I>, dst: &mut [C]) {
     assert_eq!(
         src.len(),
         dst.len(),
@@ -31,7 +32,7 @@ pub(super) fn copy_to_c_order<T: Element>(src: &ArrayViewD<'_, T>, dst: &mut [T]
     if p == q || src.is_empty() {
         // Already (nearly) in the destination's order: no tiling needed.
         for (d, s) in dst.iter_mut().zip(src.iter()) {
-            *d = *s;
+            *d = convert(*s);
         }
         return;
     }
@@ -42,7 +43,7 @@ pub(super) fn copy_to_c_order<T: Element>(src: &ArrayViewD<'_, T>, dst: &mut [T]
     let others: Vec<usize> = (0..ndim).filter(|&k| k != p && k != q).collect();
     let (sp, sq, dp) = (strides[p], strides[q], dst_strides[p]);
     let base = src.as_ptr();
-    let mut tile = [T::from_f64(0.0); TILE * TILE];
+    let mut tile = [C::from_f64(0.0); TILE * TILE];
     let mut index = vec![0; ndim];
     let count: usize = others.iter().map(|&k| shape[k]).product();
     for _ in 0..count {
@@ -62,7 +63,7 @@ pub(super) fn copy_to_c_order<T: Element>(src: &ArrayViewD<'_, T>, dst: &mut [T]
                         // consecutive elements of `src`.
                         let run = unsafe { std::slice::from_raw_parts(base.offset(column), TILE) };
                         for (ip, &v) in run.iter().enumerate() {
-                            tile[ip * TILE + iq] = v;
+                            tile[ip * TILE + iq] = convert(v);
                         }
                     }
                 } else {
@@ -74,7 +75,7 @@ pub(super) fn copy_to_c_order<T: Element>(src: &ArrayViewD<'_, T>, dst: &mut [T]
                             // offset addresses one of its elements, readable for
                             // the view's lifetime.
                             tile[ip * TILE + iq] =
-                                unsafe { *base.offset(column + (p0 + ip) as isize * sp) };
+                                convert(unsafe { *base.offset(column + (p0 + ip) as isize * sp) });
                         }
                     }
                 }

@@ -5,6 +5,8 @@ use std::ops::Range;
 
 use ndarray::ArrayViewD;
 
+use crate::element::{convert, Element, Input};
+
 /// Where the traversal gets lane `cols` of the row whose first sample sits
 /// `offset` elements from the view's first element.
 ///
@@ -42,27 +44,42 @@ impl<T: Sync> Lanes<T> for InPlace<'_, T> {
     }
 }
 
-/// A view whose innermost axis is strided (Fortran order, transposes, a
-/// stepped or reversed innermost axis): lanes are gathered into a small
-/// per-task buffer, one lane at a time, so no input-sized copy is made.
-pub(super) struct Gathered<'a, T> {
-    pub(super) view: ArrayViewD<'a, T>,
+/// A view read through a conversion, or with a strided innermost axis
+/// (Fortran order, transposes, a stepped or reversed innermost axis): lanes
+/// are gathered into a small per-task buffer, one lane at a time, and each
+/// sample is converted from the input type `I` to the compute type as it is
+/// loaded, so no input-sized copy is made.
+pub(super) struct Gathered<'a, I> {
+    pub(super) view: ArrayViewD<'a, I>,
     /// The innermost stride, in elements.
     pub(super) stride: isize,
 }
 
-impl<T: Copy + Sync> Lanes<T> for Gathered<'_, T> {
+impl<I: Input, C: Element> Lanes<C> for Gathered<'_, I> {
     const NEEDS_BUFFER: bool = true;
 
     #[inline(always)]
-    fn read<'s>(&'s self, offset: isize, cols: Range<usize>, buffer: &'s mut [T]) -> &'s [T] {
+    fn read<'s>(&'s self, offset: isize, cols: Range<usize>, buffer: &'s mut [C]) -> &'s [C] {
         let lane = &mut buffer[..cols.len()];
         let base = self.view.as_ptr();
+        if self.stride == 1 {
+            // SAFETY: as in `InPlace::read`: with stride 1, the `cols.len()`
+            // elements from `offset + cols.start` are consecutive elements of
+            // the view, borrowed immutably for its lifetime.
+            let run = unsafe {
+                std::slice::from_raw_parts(base.offset(offset + cols.start as isize), cols.len())
+            };
+            // A contiguous run converts in a loop the compiler vectorises.
+            for (sample, &x) in lane.iter_mut().zip(run) {
+                *sample = convert(x);
+            }
+            return lane;
+        }
         for (sample, j) in lane.iter_mut().zip(cols) {
             // SAFETY: sample `j` (inside `0..row_len`) of the row at `offset`
             // (inside the view) is an element of the view, which is valid for
             // reads for the view's lifetime.
-            *sample = unsafe { *base.offset(offset + j as isize * self.stride) };
+            *sample = convert(unsafe { *base.offset(offset + j as isize * self.stride) });
         }
         lane
     }

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
-use ndarray_npy::{NpzReader, ReadableElement};
-use ndgrad::{Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Spacing};
+use ndarray_npy::{NpzReader, ReadNpzError};
+use ndgrad::{
+    f16, Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Spacing,
+};
 use serde_json::Value;
 
 /// Every backend among Reference, Cpu and Gpu that resolves to itself on
@@ -76,10 +78,35 @@ pub enum FixtureSpacing {
     PerAxis(Vec<AxisSpacing>),
 }
 
+/// An element type the fixtures store: every input type. `float16` arrays
+/// are stored as their `uint16` bit patterns (ndarray-npy has no float16).
+pub trait FixtureElement: Input {
+    /// Reads the array `name` of `npz`.
+    fn read(npz: &mut NpzReader<File>, name: &str) -> Result<ArrayD<Self>, ReadNpzError>;
+}
+
+macro_rules! npy_element {
+    ($($t:ty),*) => {$(
+        impl FixtureElement for $t {
+            fn read(npz: &mut NpzReader<File>, name: &str) -> Result<ArrayD<Self>, ReadNpzError> {
+                npz.by_name(name)
+            }
+        }
+    )*};
+}
+npy_element!(u8, u16, i16, i32, f32, f64);
+
+impl FixtureElement for f16 {
+    fn read(npz: &mut NpzReader<File>, name: &str) -> Result<ArrayD<Self>, ReadNpzError> {
+        let bits: ArrayD<u16> = npz.by_name(name)?;
+        Ok(bits.mapv(f16::from_bits))
+    }
+}
+
 /// One golden case: the input, the options numpy was called with, and
-/// numpy's outputs in requested-axis order.
+/// numpy's outputs in requested-axis order (in numpy's output type).
 #[derive(Debug, Clone)]
-pub struct FixtureCase<T> {
+pub struct FixtureCase<T: Input> {
     /// The case's name in the manifest.
     pub name: String,
     /// The input, in the memory order the npz stores it in.
@@ -87,7 +114,10 @@ pub struct FixtureCase<T> {
     /// numpy's arguments (backend left at its default; the tests set it).
     pub options: GradientOptions,
     /// numpy's outputs, one per requested axis.
-    pub expected: Vec<ArrayD<T>>,
+    pub expected: Vec<ArrayD<T::NumpyOutput>>,
+    /// numpy's gradient magnitude, `np.sqrt(sum(g**2 for g in outputs))`,
+    /// for the cases that have it.
+    pub magnitude: Option<ArrayD<T::NumpyOutput>>,
     /// The requested axes, made non-negative, in requested order.
     pub axes: Vec<usize>,
     /// The spacing as given, for tolerance scales.
@@ -95,7 +125,11 @@ pub struct FixtureCase<T> {
 }
 
 /// Reads one manifest case. `T` must match the case's `dtype`.
-pub fn load_case<T: Element + ReadableElement>(case: &Value) -> FixtureCase<T> {
+pub fn load_case<T>(case: &Value) -> FixtureCase<T>
+where
+    T: FixtureElement,
+    T::NumpyOutput: FixtureElement,
+{
     let name = case["name"].as_str().expect("case name").to_string();
     let dtype = case["dtype"].as_str().expect("case dtype");
     assert_eq!(
@@ -106,9 +140,7 @@ pub fn load_case<T: Element + ReadableElement>(case: &Value) -> FixtureCase<T> {
     let file = fixtures_dir().join(case["file"].as_str().expect("case file"));
     let mut npz = NpzReader::new(File::open(&file).unwrap_or_else(|e| panic!("{name}: {e}")))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let input: ArrayD<T> = npz
-        .by_name("f")
-        .unwrap_or_else(|e| panic!("{name}: f: {e}"));
+    let input: ArrayD<T> = T::read(&mut npz, "f").unwrap_or_else(|e| panic!("{name}: f: {e}"));
 
     let shape: Vec<usize> = case["shape"]
         .as_array()
@@ -176,21 +208,24 @@ pub fn load_case<T: Element + ReadableElement>(case: &Value) -> FixtureCase<T> {
 
     let expected = (0..axes.len())
         .map(|k| {
-            npz.by_name(&format!("g{k}"))
+            T::NumpyOutput::read(&mut npz, &format!("g{k}"))
                 .unwrap_or_else(|e| panic!("{name}: g{k}: {e}"))
         })
         .collect();
+    let magnitude = (case["magnitude"].as_bool() == Some(true))
+        .then(|| T::NumpyOutput::read(&mut npz, "m").unwrap_or_else(|e| panic!("{name}: m: {e}")));
     FixtureCase {
         name,
         input,
         options,
         expected,
+        magnitude,
         axes,
         spacing,
     }
 }
 
-impl<T: Element> FixtureCase<T> {
+impl<T: Input> FixtureCase<T> {
     /// The size of a derivative along requested axis `k`: the largest finite
     /// |f| over the smallest non-zero |step| of that axis. Errors of
     /// floating-point evaluation are proportional to it (each formula is a
@@ -313,13 +348,14 @@ impl Layout {
 
 /// Calls `f` with a view of `a` in `layout`, asserting the view holds the
 /// same logical values.
-pub fn with_layout<T: Element, R>(
+pub fn with_layout<T: Input, R>(
     a: &ArrayD<T>,
     layout: Layout,
     f: impl FnOnce(ndarray::ArrayViewD<'_, T>) -> R,
 ) -> R {
     use ndarray::{Axis, ShapeBuilder, Slice};
-    let nan = T::from_f64(f64::NAN);
+    // All bits set: NaN for the floats, the maximum or -1 for the integers.
+    let nan: T = bytemuck::pod_read_unaligned(&[0xFF; 8][..std::mem::size_of::<T>()]);
     match layout {
         Layout::C => f(a.as_standard_layout().view()),
         Layout::Fortran => {
@@ -345,7 +381,8 @@ pub fn with_layout<T: Element, R>(
         }
         Layout::Stepped => {
             let big_shape: Vec<usize> = a.shape().iter().map(|&n| 2 * n + 1).collect();
-            // NaN padding: reading a skipped element poisons the result.
+            // NaN (or all-ones) padding: reading a skipped element poisons
+            // the result.
             let mut big = ArrayD::from_elem(IxDyn(&big_shape), nan);
             let step = |_| Slice::new(1, None, 2);
             big.slice_each_axis_mut(step).assign(a);

@@ -188,7 +188,7 @@ pub fn assert_matches_reference<T: Element>(
     context: &str,
 ) {
     let plan = Plan::new(shape, opts).expect("valid options");
-    let expected = ndgrad::reference::gradient(&plan, input);
+    let expected = ndgrad::reference::gradient::<T, T>(&plan, input);
     assert_eq!(got.len(), expected.len(), "{context}: number of outputs");
     let (eps, floor) = if std::mem::size_of::<T>() == 4 {
         (f64::from(f32::EPSILON), 4.0 * f64::from(f32::MIN_POSITIVE))

@@ -4,6 +4,8 @@
 /// An element type ndgrad reads from a `.npy` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scalar {
+    /// `float16`.
+    F16,
     /// `float32`.
     F32,
     /// `float64`.
@@ -31,7 +33,7 @@ impl Scalar {
     pub fn size(self) -> usize {
         match self {
             Scalar::I8 | Scalar::U8 => 1,
-            Scalar::I16 | Scalar::U16 => 2,
+            Scalar::F16 | Scalar::I16 | Scalar::U16 => 2,
             Scalar::F32 | Scalar::I32 | Scalar::U32 => 4,
             Scalar::F64 | Scalar::I64 | Scalar::U64 => 8,
         }
@@ -40,6 +42,7 @@ impl Scalar {
     /// numpy's name for the type.
     pub fn name(self) -> &'static str {
         match self {
+            Scalar::F16 => "float16",
             Scalar::F32 => "float32",
             Scalar::F64 => "float64",
             Scalar::I8 => "int8",
@@ -79,6 +82,7 @@ pub fn parse(descr: &str) -> Result<Dtype, String> {
         _ => (cfg!(target_endian = "big"), descr),
     };
     let scalar = match code {
+        "f2" => Scalar::F16,
         "f4" => Scalar::F32,
         "f8" => Scalar::F64,
         "i1" => Scalar::I8,
@@ -142,12 +146,12 @@ mod tests {
             })
         );
         assert_eq!(parse("|u1").map(|d| d.scalar), Ok(Scalar::U8));
+        assert_eq!(parse("<f2").map(|d| d.scalar), Ok(Scalar::F16));
     }
 
     #[test]
     fn names_refused_types_as_numpy_does() {
         assert_eq!(parse("|b1"), Err("bool".into()));
-        assert_eq!(parse("<f2"), Err("float16".into()));
         assert_eq!(parse("<f16"), Err("float128".into()));
         assert_eq!(parse("<c16"), Err("complex128".into()));
         assert_eq!(parse("|O"), Err("object".into()));

@@ -2,8 +2,9 @@
 //!
 //! Hand-written rather than taken from a crate so that every way a file can be
 //! wrong (bad magic, malformed header, unsupported dtype, truncated data) gets
-//! its own one-line message naming what was found, and so that integer input
-//! can be converted to `f64` as `numpy.gradient` does. A corrupt file gives an
+//! its own one-line message naming what was found, and so that the integer
+//! types ndgrad has no input type for can be converted to `f64` as
+//! `numpy.gradient` does. A corrupt file gives an
 //! [`NpyError`], never a panic, and never a huge allocation: the size promised
 //! by the header is checked against the file's length before any data is read.
 
@@ -15,33 +16,58 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndgrad::f16;
 
 pub use dtype::{Dtype, Scalar};
 use literal::Literal;
 
-/// The elements of a `.npy` file, converted to the type ndgrad computes in.
+/// The elements of a `.npy` file: in their own type when ndgrad takes it as
+/// input (float16, float32, float64, uint8, uint16, int16, int32), converted
+/// to `f64` otherwise (int8, uint32, int64, uint64), as `numpy.gradient`
+/// converts every integer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NpyArray {
+    /// A `float16` file.
+    F16(ArrayD<f16>),
     /// A `float32` file.
     F32(ArrayD<f32>),
-    /// A `float64` file, or an integer file converted to `float64`.
+    /// A `float64` file, or an integer file of a type ndgrad does not take,
+    /// converted to `float64`.
     F64(ArrayD<f64>),
+    /// A `uint8` file.
+    U8(ArrayD<u8>),
+    /// A `uint16` file.
+    U16(ArrayD<u16>),
+    /// An `int16` file.
+    I16(ArrayD<i16>),
+    /// An `int32` file.
+    I32(ArrayD<i32>),
 }
 
 impl NpyArray {
     /// The array's shape.
     pub fn shape(&self) -> &[usize] {
         match self {
+            NpyArray::F16(a) => a.shape(),
             NpyArray::F32(a) => a.shape(),
             NpyArray::F64(a) => a.shape(),
+            NpyArray::U8(a) => a.shape(),
+            NpyArray::U16(a) => a.shape(),
+            NpyArray::I16(a) => a.shape(),
+            NpyArray::I32(a) => a.shape(),
         }
     }
 
-    /// The array as `f64`, converting `float32` elements exactly.
+    /// The array as `f64` (every element converts exactly).
     pub fn into_f64(self) -> ArrayD<f64> {
         match self {
+            NpyArray::F16(a) => a.mapv(f64::from),
             NpyArray::F32(a) => a.mapv(f64::from),
             NpyArray::F64(a) => a,
+            NpyArray::U8(a) => a.mapv(f64::from),
+            NpyArray::U16(a) => a.mapv(f64::from),
+            NpyArray::I16(a) => a.mapv(f64::from),
+            NpyArray::I32(a) => a.mapv(f64::from),
         }
     }
 }
@@ -83,7 +109,7 @@ pub enum NpyError {
     Header(String),
     /// A dtype ndgrad does not differentiate.
     #[error(
-        "unsupported dtype {name} ('{descr}'): ndgrad reads float32, float64 and integer arrays (integers are converted to float64)"
+        "unsupported dtype {name} ('{descr}'): ndgrad reads float16, float32, float64 and integer arrays"
     )]
     Dtype {
         /// numpy's name for the dtype.
@@ -123,8 +149,9 @@ struct Header {
     shape: Vec<usize>,
 }
 
-/// Reads a `.npy` file of `float32`, `float64` or any integer dtype (the
-/// latter converted to `float64`), in C or Fortran order, of any shape.
+/// Reads a `.npy` file of `float16`, `float32`, `float64` or any integer
+/// dtype (see [`NpyArray`] for which are converted to `float64`), in C or
+/// Fortran order, of any shape.
 ///
 /// # Errors
 ///
@@ -320,8 +347,18 @@ fn read_data(
         count,
         capacity,
     };
-    // Integers are converted as numpy's `astype(float64)` does: to the nearest double.
+    // The integers ndgrad has no input type for are converted as numpy's
+    // `astype(float64)` does: to the nearest double.
     let result = match scalar {
+        Scalar::F16 => elements
+            .decode(|b| {
+                f16::from_bits(if big {
+                    u16::from_be_bytes(b)
+                } else {
+                    u16::from_le_bytes(b)
+                })
+            })
+            .map(|v| shaped(header, v).map(NpyArray::F16)),
         Scalar::F32 => elements
             .decode(|b| {
                 if big {
@@ -344,35 +381,35 @@ fn read_data(
             .decode(|b| f64::from(i8::from_le_bytes(b)))
             .map(|v| shaped(header, v).map(NpyArray::F64)),
         Scalar::U8 => elements
-            .decode(|b| f64::from(u8::from_le_bytes(b)))
-            .map(|v| shaped(header, v).map(NpyArray::F64)),
+            .decode(u8::from_le_bytes)
+            .map(|v| shaped(header, v).map(NpyArray::U8)),
         Scalar::I16 => elements
             .decode(|b| {
-                f64::from(if big {
+                if big {
                     i16::from_be_bytes(b)
                 } else {
                     i16::from_le_bytes(b)
-                })
+                }
             })
-            .map(|v| shaped(header, v).map(NpyArray::F64)),
+            .map(|v| shaped(header, v).map(NpyArray::I16)),
         Scalar::U16 => elements
             .decode(|b| {
-                f64::from(if big {
+                if big {
                     u16::from_be_bytes(b)
                 } else {
                     u16::from_le_bytes(b)
-                })
+                }
             })
-            .map(|v| shaped(header, v).map(NpyArray::F64)),
+            .map(|v| shaped(header, v).map(NpyArray::U16)),
         Scalar::I32 => elements
             .decode(|b| {
-                f64::from(if big {
+                if big {
                     i32::from_be_bytes(b)
                 } else {
                     i32::from_le_bytes(b)
-                })
+                }
             })
-            .map(|v| shaped(header, v).map(NpyArray::F64)),
+            .map(|v| shaped(header, v).map(NpyArray::I32)),
         Scalar::U32 => elements
             .decode(|b| {
                 f64::from(if big {
@@ -507,7 +544,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_big_endian_fortran_order_integers_as_f64() {
+    fn reads_big_endian_fortran_order_integers_in_their_own_type() {
         let data: Vec<u8> = [1i16, -2, 300, 4, 5, -6]
             .iter()
             .flat_map(|v| v.to_be_bytes())
@@ -516,14 +553,13 @@ mod tests {
             "{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3), }",
             &data,
         );
-        let expected =
-            ndarray::Array::from_shape_vec((2, 3).f(), vec![1.0, -2.0, 300.0, 4.0, 5.0, -6.0])
-                .unwrap()
-                .into_dyn();
+        let expected = ndarray::Array::from_shape_vec((2, 3).f(), vec![1i16, -2, 300, 4, 5, -6])
+            .unwrap()
+            .into_dyn();
         for available in [true, false] {
             assert_eq!(
                 read_bytes(&bytes, available).unwrap(),
-                NpyArray::F64(expected.clone())
+                NpyArray::I16(expected.clone())
             );
         }
     }

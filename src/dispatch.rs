@@ -1,0 +1,104 @@
+//! Runs a validated [`Plan`] on the chosen backend, for any input type and
+//! output type, and either every component or the magnitude.
+
+use ndarray::{ArrayBase, Data, Dimension};
+
+use crate::element::{same_type, Element, Input};
+use crate::error::Result;
+use crate::options::Backend;
+use crate::plan::Plan;
+use crate::{cpu, gpu, reference};
+
+/// What the caller wants back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// One derivative per requested axis.
+    Components,
+    /// `sqrt(Σ (∂f/∂xₖ)²)` over the requested axes, alone.
+    Magnitude,
+}
+
+/// Runs `plan` on `backend` (already resolved, never Auto): one C-ordered
+/// vector per requested axis, or one vector holding the magnitude.
+pub(crate) fn run<O, I, S, D>(
+    backend: Backend,
+    plan: &Plan,
+    f: &ArrayBase<S, D>,
+    request: Request,
+) -> Result<Vec<Vec<O>>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    match backend {
+        Backend::Reference => {
+            let data = f.as_standard_layout();
+            let data = data
+                .as_slice()
+                .expect("an array in standard layout is contiguous");
+            Ok(match request {
+                Request::Components => reference::gradient(plan, data),
+                Request::Magnitude => vec![reference::magnitude(plan, data)],
+            })
+        }
+        // The CPU reads any input type and layout in place, converting
+        // rows as it loads them, and fuses the magnitude into its pass.
+        Backend::Cpu => Ok(match request {
+            Request::Components => cpu::gradient(plan, f.view()),
+            Request::Magnitude => vec![cpu::magnitude(plan, f.view())],
+        }),
+        Backend::Gpu => {
+            let ctx = gpu::default_context()?;
+            // f16 is computed in f32 on the GPU and rounded once at the end.
+            let components = if same_type::<O, crate::element::f16>() {
+                let data: Vec<f32> = f.iter().map(|x| x.to_f64() as f32).collect();
+                ctx.gradient_of_plan(plan, &data)?
+                    .into_iter()
+                    .map(|c| c.into_iter().map(|v| O::from_f64(f64::from(v))).collect())
+                    .collect()
+            } else if same_type::<O, I>() {
+                let data = f.as_standard_layout();
+                let data = data
+                    .as_slice()
+                    .expect("an array in standard layout is contiguous");
+                ctx.gradient_of_plan::<O>(plan, bytemuck::cast_slice(data))?
+            } else {
+                let data: Vec<O> = f.iter().map(|&x| widen::<I, O>(x)).collect();
+                ctx.gradient_of_plan(plan, &data)?
+            };
+            Ok(finish(components, request, plan.len()))
+        }
+        Backend::Auto => unreachable!("the caller resolves Auto first"),
+    }
+}
+
+/// Converts one input element to the output type: exact for integers into
+/// `f64`, one rounding otherwise (as numpy's `astype`).
+fn widen<I: Input, O: Element>(x: I) -> O {
+    O::from_f64(x.to_f64())
+}
+
+/// Components as they are, or combined into the magnitude.
+fn finish<O: Element>(components: Vec<Vec<O>>, request: Request, len: usize) -> Vec<Vec<O>> {
+    match request {
+        Request::Components => components,
+        Request::Magnitude => vec![magnitude_of(&components, len)],
+    }
+}
+
+/// `sqrt(Σ c²)` per element (`len` of them), summed in `f64` in the order of
+/// the components; all zeros when there are none.
+fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
+    (0..len)
+        .map(|k| {
+            // From +0.0: `Sum` for floats starts at -0.0, whose root is -0.0,
+            // where numpy's `sqrt(sum(()))` of no axes is +0.0.
+            let sum = components
+                .iter()
+                .fold(0.0, |s, c| s + c[k].to_f64().powi(2));
+            O::from_f64(sum.sqrt())
+        })
+        .collect()
+}

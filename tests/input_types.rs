@@ -1,0 +1,701 @@
+//! Every entry point (`gradient`, `gradient_as::<f16 | f32 | f64>`,
+//! `gradient_with_backend`, `gradient_magnitude`, `gradient_magnitude_as`)
+//! for every input type (u8, u16, i16, i32, f16, f32, f64) on every backend
+//! that runs here, against the reference: random shapes (1-4 axes), axis
+//! subsets, spacing forms, edge orders, memory layouts (C, Fortran, negative
+//! strides, steps, mixtures), integer extremes and, for float inputs, NaN and
+//! ±inf.
+//!
+//! The truth is the reference's derivatives in `f64` (`reference::gradient`
+//! into `f64`, before any rounding to the output type); the magnitude's truth
+//! is `sqrt(Σₖ gₖ²)` of those, summed in `f64` in the requested axis order.
+//! Tolerances, with `scale` = max finite |f| × the largest Σ|w| of an axis's
+//! taps (the largest a derivative of that axis can be; for the magnitude,
+//! the root of the sum of the squared scales):
+//!
+//! * `f64` output on the reference and the CPU: bit for bit. Integers and
+//!   floats widen to `f64` exactly, and both evaluate numpy's expressions in
+//!   numpy's order with the same `f64` coefficients; the CPU sums the
+//!   magnitude's squares in `f64` in the same order.
+//! * `f64` on the GPU: 1e-12 × scale (tests/fixtures.rs says why).
+//! * `f32`: 8 f32 epsilons × scale for components (tests/cpu_properties.rs
+//!   says why; the input's own rounding to `f32`, for i32 and f64 inputs,
+//!   adds at most half an epsilon of it); the magnitude adds (k + 2)
+//!   epsilons for the k squares, their sum and the square root.
+//! * `f16`: the `f32` bound plus 2⁻¹⁰ × |value| (the CPU and the GPU compute
+//!   `f16` in `f32` and round once: half an `f16` ulp, doubled for slack)
+//!   plus 2⁻²⁴ (an `f16` subnormal step). A value beyond `f16`'s range
+//!   within that tolerance may come back as the same-signed infinity.
+//!
+//! Non-finite values must match exactly: NaN for NaN, the same infinity.
+
+mod common;
+
+use common::backends_under_test;
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
+use ndgrad::stencil::Tap;
+use ndgrad::{
+    f16, gradient, gradient_as, gradient_magnitude, gradient_magnitude_as, gradient_with_backend,
+    reference, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Plan, Spacing,
+};
+use proptest::prelude::*;
+
+/// SplitMix64: a tiny deterministic generator, so a failing proptest seed
+/// reproduces the whole case.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+}
+
+/// An input type the tests can draw random samples of.
+trait Sample: Input {
+    /// Whether the type has NaN and infinities.
+    const FLOAT: bool;
+    /// Values a sample is often set to: the type's limits (and 0).
+    const EXTREMES: &'static [f64];
+    /// The range of ordinary samples.
+    const RANGE: (f64, f64);
+    /// Converts `v` (inside the range, or non-finite for floats).
+    fn from_value(v: f64) -> Self;
+}
+
+macro_rules! integer_sample {
+    ($($t:ty),*) => {$(
+        impl Sample for $t {
+            const FLOAT: bool = false;
+            const EXTREMES: &'static [f64] = &[<$t>::MIN as f64, <$t>::MAX as f64, 0.0];
+            const RANGE: (f64, f64) = (<$t>::MIN as f64, <$t>::MAX as f64);
+            fn from_value(v: f64) -> Self {
+                v.round() as $t
+            }
+        }
+    )*};
+}
+integer_sample!(u8, u16, i16, i32);
+
+impl Sample for f16 {
+    const FLOAT: bool = true;
+    const EXTREMES: &'static [f64] = &[500.0, -500.0, 0.0];
+    // Derivatives of f16 samples stay inside f16's range (65504).
+    const RANGE: (f64, f64) = (-500.0, 500.0);
+    fn from_value(v: f64) -> Self {
+        f16::from_f64(v)
+    }
+}
+
+impl Sample for f32 {
+    const FLOAT: bool = true;
+    const EXTREMES: &'static [f64] = &[100.0, -100.0, 0.0];
+    const RANGE: (f64, f64) = (-100.0, 100.0);
+    fn from_value(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Sample for f64 {
+    const FLOAT: bool = true;
+    const EXTREMES: &'static [f64] = &[100.0, -100.0, 0.0];
+    const RANGE: (f64, f64) = (-100.0, 100.0);
+    fn from_value(v: f64) -> Self {
+        v
+    }
+}
+
+/// One generated request and the layout of its input.
+#[derive(Debug, Clone)]
+struct Case {
+    shape: Vec<usize>,
+    opts: GradientOptions,
+    /// `perm[i]`: the logical axis stored as the `i`-th storage axis.
+    perm: Vec<usize>,
+    /// Step of each logical axis's slice (1 = unsliced).
+    step: Vec<usize>,
+    /// Whether each logical axis is read backwards.
+    reversed: Vec<bool>,
+    /// Fraction of samples that are extremes.
+    extremes: f64,
+    /// Fraction of samples replaced by NaN, +inf or -inf (float inputs).
+    non_finite: f64,
+    seed: u64,
+}
+
+fn coordinates(rng: &mut Rng, n: usize) -> AxisSpacing {
+    let x: Vec<f64> = if rng.chance(0.3) {
+        // Exactly equal differences: numpy (and the plan) take the uniform path.
+        let h = rng.pick(&[0.25, -0.5, 2.0]);
+        (0..n).map(|k| 1.0 + k as f64 * h).collect()
+    } else {
+        let sign = if rng.chance(0.2) { -1.0 } else { 1.0 };
+        let mut at = rng.unit() * 4.0 - 2.0;
+        (0..n)
+            .map(|_| {
+                let x = at;
+                at += sign * (0.1 + rng.unit() * 1.9);
+                x
+            })
+            .collect()
+    };
+    AxisSpacing::from(x)
+}
+
+impl Case {
+    fn generate(seed: u64, float: bool) -> Case {
+        let mut rng = Rng(seed);
+        let ndim = 1 + rng.below(4);
+        let edge_order = rng.pick(&[EdgeOrder::First, EdgeOrder::Second]);
+        let eo = edge_order.get();
+        // A random subset of the axes in a random order (sometimes all, as
+        // `Axes::All`; sometimes none: a magnitude of zeros).
+        let mut axes: Vec<usize> = (0..ndim).collect();
+        for k in (1..ndim).rev() {
+            axes.swap(k, rng.below(k + 1));
+        }
+        let all = rng.chance(0.4);
+        if all {
+            axes.sort_unstable();
+        } else {
+            axes.truncate(rng.below(ndim + 1));
+        }
+        let budget = [0, 200, 30, 10, 6][ndim];
+        let shape: Vec<usize> = (0..ndim)
+            .map(|k| {
+                if axes.contains(&k) {
+                    if rng.chance(0.3) {
+                        eo + 1
+                    } else {
+                        eo + 1 + rng.below(budget - eo)
+                    }
+                } else if rng.chance(0.05) {
+                    0
+                } else {
+                    1 + rng.below(budget)
+                }
+            })
+            .collect();
+        let spacing = match rng.below(4) {
+            0 => Spacing::Unit,
+            1 => Spacing::Uniform(rng.pick(&[0.5, 2.0, -1.5, 0.1, 3.7])),
+            2 => Spacing::PerAxis(vec![AxisSpacing::Scalar(rng.pick(&[0.3, -2.0]))]),
+            _ => Spacing::PerAxis(
+                axes.iter()
+                    .map(|&k| {
+                        if rng.chance(0.3) {
+                            AxisSpacing::Scalar(rng.pick(&[0.5, 1.25, -0.7]))
+                        } else {
+                            coordinates(&mut rng, shape[k])
+                        }
+                    })
+                    .collect(),
+            ),
+        };
+        let mut opts = GradientOptions::new()
+            .spacing(spacing)
+            .edge_order(edge_order);
+        if !all {
+            opts = opts.axes(axes.iter().map(|&k| {
+                if rng.chance(0.3) {
+                    k as isize - ndim as isize
+                } else {
+                    k as isize
+                }
+            }));
+        }
+        // C, Fortran, all axes reversed, all stepped, or a random mixture.
+        let identity: Vec<usize> = (0..ndim).collect();
+        let (perm, step, reversed) = match rng.below(5) {
+            0 => (identity, vec![1; ndim], vec![false; ndim]),
+            1 => (
+                identity.into_iter().rev().collect(),
+                vec![1; ndim],
+                vec![false; ndim],
+            ),
+            2 => (identity, vec![1; ndim], vec![true; ndim]),
+            3 => (identity, vec![2; ndim], vec![false; ndim]),
+            _ => {
+                let mut perm = identity;
+                for k in (1..ndim).rev() {
+                    perm.swap(k, rng.below(k + 1));
+                }
+                let step = (0..ndim)
+                    .map(|_| if rng.chance(0.4) { 2 + rng.below(2) } else { 1 })
+                    .collect();
+                let reversed = (0..ndim).map(|_| rng.chance(0.4)).collect();
+                (perm, step, reversed)
+            }
+        };
+        let extremes = rng.pick(&[0.0, 0.2, 1.0]);
+        let non_finite = if float && rng.chance(0.3) { 0.05 } else { 0.0 };
+        Case {
+            shape,
+            opts,
+            perm,
+            step,
+            reversed,
+            extremes,
+            non_finite,
+            seed,
+        }
+    }
+
+    /// The storage the view is cut from, filled with random samples (the
+    /// skipped elements too, so reading one gives a wrong result).
+    fn storage<I: Sample>(&self) -> ArrayD<I> {
+        let mut rng = Rng(self.seed ^ 0x5EED);
+        let dims: Vec<usize> = self
+            .perm
+            .iter()
+            .map(|&k| self.shape[k] * self.step[k])
+            .collect();
+        let (lo, hi) = I::RANGE;
+        ArrayD::from_shape_simple_fn(IxDyn(&dims), || {
+            let v = if rng.chance(self.non_finite) {
+                rng.pick(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY])
+            } else if rng.chance(self.extremes) {
+                rng.pick(I::EXTREMES)
+            } else {
+                lo + rng.unit() * (hi - lo)
+            };
+            I::from_value(v)
+        })
+    }
+
+    /// The input: a view of `storage` with the case's shape and layout.
+    fn view<'a, I>(&self, storage: &'a ArrayD<I>) -> ArrayViewD<'a, I> {
+        let mut v = storage.view();
+        for (i, &k) in self.perm.iter().enumerate() {
+            let step = self.step[k] as isize;
+            let step = if self.reversed[k] { -step } else { step };
+            v.slice_axis_inplace(Axis(i), Slice::new(0, None, step));
+        }
+        let mut inv = vec![0; self.shape.len()];
+        for (i, &k) in self.perm.iter().enumerate() {
+            inv[k] = i;
+        }
+        let v = v.permuted_axes(inv);
+        assert_eq!(v.shape(), &self.shape[..], "layout construction");
+        v
+    }
+}
+
+/// The largest Σ|w| over the taps of each requested axis.
+fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
+    plan.axes
+        .iter()
+        .map(|ax| {
+            (0..ax.n)
+                .map(|i| match ax.stencil.tap(i) {
+                    Tap::Difference { denom, .. } => 2.0 / denom.abs(),
+                    Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
+                })
+                .fold(0.0, f64::max)
+        })
+        .collect()
+}
+
+/// How far a result may be from the `f64` truth `e`: `abs + rel·|e|`, or bit
+/// for bit when both are zero.
+#[derive(Debug, Clone, Copy)]
+struct Tol {
+    abs: f64,
+    rel: f64,
+}
+
+/// The tolerance for output type `O` on `backend` (see the file's header);
+/// `extra` epsilons are added for a magnitude's squares, sum and root.
+fn tolerance<O: Element>(backend: Backend, scale: f64, extra: f64) -> Tol {
+    let eps32 = f64::from(f32::EPSILON);
+    match O::NUMPY_NAME {
+        "float64" if backend == Backend::Gpu => Tol {
+            abs: 1e-12 * scale,
+            rel: 0.0,
+        },
+        "float64" => Tol { abs: 0.0, rel: 0.0 },
+        "float32" => Tol {
+            abs: (8.0 + extra) * eps32 * scale,
+            rel: 0.0,
+        },
+        "float16" => Tol {
+            abs: (8.0 + extra) * eps32 * scale + 2f64.powi(-24),
+            rel: 2f64.powi(-10),
+        },
+        other => panic!("no tolerance for {other}"),
+    }
+}
+
+/// The largest finite value of `O`.
+fn max_finite<O: Element>() -> f64 {
+    match O::NUMPY_NAME {
+        "float16" => 65504.0,
+        "float32" => f64::from(f32::MAX),
+        _ => f64::MAX,
+    }
+}
+
+/// Compares `got` with the `f64` truth `want` (C order); the message names
+/// the worst element.
+fn compare<O: Element>(
+    got: &ArrayD<O>,
+    shape: &[usize],
+    want: &[f64],
+    tol: Tol,
+) -> Result<(), String> {
+    if got.shape() != shape || !got.is_standard_layout() {
+        return Err(format!(
+            "shape {:?} (standard layout: {}), expected {shape:?}",
+            got.shape(),
+            got.is_standard_layout()
+        ));
+    }
+    let exact = tol.abs == 0.0 && tol.rel == 0.0;
+    let mut failures = 0;
+    let mut worst: Option<(f64, usize, f64, f64)> = None;
+    for (k, (g, &e)) in got.iter().zip(want).enumerate() {
+        let g = g.to_f64();
+        let t = tol.abs + tol.rel * e.abs();
+        let badness = if e.is_nan() || g.is_nan() {
+            if e.is_nan() && g.is_nan() {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else if e.is_infinite() {
+            if g == e {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else if g.is_infinite() {
+            // Overflow of the output type, when the truth is that close to it.
+            if g.signum() == e.signum() && e.abs() + t >= max_finite::<O>() {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else if exact {
+            if g.to_bits() == e.to_bits() {
+                0.0
+            } else {
+                (g - e).abs().max(f64::MIN_POSITIVE)
+            }
+        } else if (g - e).abs() <= t {
+            0.0
+        } else {
+            (g - e).abs()
+        };
+        if badness > 0.0 {
+            failures += 1;
+            if worst.is_none_or(|w| badness > w.0) {
+                worst = Some((badness, k, g, e));
+            }
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((_, k, g, e)) => Err(format!(
+            "{failures} of {} elements differ; worst at flat index {k}: got {g:e}, truth {e:e}, \
+             tolerance {tol:?}",
+            want.len()
+        )),
+    }
+}
+
+/// The truth of one case, and the scales its tolerances are measured in.
+struct Truth {
+    shape: Vec<usize>,
+    components: Vec<Vec<f64>>,
+    magnitude: Vec<f64>,
+    scales: Vec<f64>,
+    magnitude_scale: f64,
+}
+
+impl Truth {
+    fn of<I: Input>(input: &ArrayViewD<'_, I>, plan: &Plan) -> Truth {
+        let data = input.as_standard_layout();
+        let components: Vec<Vec<f64>> =
+            reference::gradient(plan, data.as_slice().expect("standard layout"));
+        // Summed from +0.0 in requested-axis order, as the backends do.
+        let magnitude = (0..plan.len())
+            .map(|j| components.iter().fold(0.0, |s, c| s + c[j] * c[j]).sqrt())
+            .collect();
+        let max_f = input
+            .iter()
+            .map(|v| v.to_f64().abs())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let scales: Vec<f64> = tap_magnitudes(plan).iter().map(|m| m * max_f).collect();
+        let magnitude_scale = scales.iter().fold(0.0, |t, s| t + s * s).sqrt();
+        Truth {
+            shape: input.shape().to_vec(),
+            components,
+            magnitude,
+            scales,
+            magnitude_scale,
+        }
+    }
+
+    fn check_components<O: Element>(
+        &self,
+        backend: Backend,
+        got: &[ArrayD<O>],
+    ) -> Result<(), String> {
+        if got.len() != self.components.len() {
+            return Err(format!(
+                "{} outputs, expected {}",
+                got.len(),
+                self.components.len()
+            ));
+        }
+        for (k, (g, want)) in got.iter().zip(&self.components).enumerate() {
+            compare(
+                g,
+                &self.shape,
+                want,
+                tolerance::<O>(backend, self.scales[k], 0.0),
+            )
+            .map_err(|e| format!("output {k}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn check_magnitude<O: Element>(&self, backend: Backend, got: &ArrayD<O>) -> Result<(), String> {
+        let extra = self.components.len() as f64 + 2.0;
+        let tol = tolerance::<O>(backend, self.magnitude_scale, extra);
+        compare(got, &self.shape, &self.magnitude, tol)
+    }
+}
+
+/// Whether `backend` cannot compute in `O` here (a GPU without f64): then
+/// the call must fail rather than be checked.
+fn unsupported<O: Element>(backend: Backend) -> bool {
+    backend == Backend::Gpu
+        && O::NUMPY_NAME == "float64"
+        && !ndgrad::gpu::default_context().is_ok_and(|ctx| ctx.supports_f64())
+}
+
+/// Checks one result: a value within tolerance, or an error where the
+/// backend cannot compute `O`.
+fn verdict<O: Element, R>(
+    backend: Backend,
+    result: ndgrad::Result<R>,
+    check: impl FnOnce(R) -> Result<(), String>,
+) -> Result<(), String> {
+    match result {
+        Ok(r) if !unsupported::<O>(backend) => check(r),
+        Ok(_) => Err("ran in f64 on a GPU without f64".into()),
+        Err(_) if unsupported::<O>(backend) => Ok(()),
+        Err(e) => Err(format!("returned an error: {e}")),
+    }
+}
+
+/// Every entry point on every backend for one case with input type `I`.
+fn check_case<I: Sample>(seed: u64) {
+    let case = Case::generate(seed, I::FLOAT);
+    let storage = case.storage::<I>();
+    let input = case.view(&storage);
+    let plan = Plan::new(input.shape(), &case.opts).expect("generated options are valid");
+    let truth = Truth::of(&input, &plan);
+    let mut failures = Vec::new();
+    for backend in backends_under_test() {
+        let opts = case.opts.clone().backend(backend);
+        let mut note = |what: &str, r: Result<(), String>| {
+            if let Err(e) = r {
+                failures.push(format!("{what} on {backend}: {e}"));
+            }
+        };
+        type N<I> = <I as Input>::NumpyOutput;
+        note(
+            "gradient",
+            verdict::<N<I>, _>(backend, gradient(&input, &opts), |g| {
+                truth.check_components(backend, &g)
+            }),
+        );
+        note(
+            "gradient_with_backend",
+            verdict::<N<I>, _>(backend, gradient_with_backend(&input, &opts), |g| {
+                if g.backend != backend {
+                    return Err(format!("ran on {}", g.backend));
+                }
+                truth.check_components(backend, &g.arrays)
+            }),
+        );
+        note(
+            "gradient_as::<f16>",
+            verdict::<f16, _>(backend, gradient_as::<f16, _, _, _>(&input, &opts), |g| {
+                truth.check_components(backend, &g)
+            }),
+        );
+        note(
+            "gradient_as::<f32>",
+            verdict::<f32, _>(backend, gradient_as::<f32, _, _, _>(&input, &opts), |g| {
+                truth.check_components(backend, &g)
+            }),
+        );
+        note(
+            "gradient_as::<f64>",
+            verdict::<f64, _>(backend, gradient_as::<f64, _, _, _>(&input, &opts), |g| {
+                truth.check_components(backend, &g)
+            }),
+        );
+        note(
+            "gradient_magnitude",
+            verdict::<N<I>, _>(backend, gradient_magnitude(&input, &opts), |m| {
+                truth.check_magnitude(backend, &m)
+            }),
+        );
+        note(
+            "gradient_magnitude_as::<f16>",
+            verdict::<f16, _>(
+                backend,
+                gradient_magnitude_as::<f16, _, _, _>(&input, &opts),
+                |m| truth.check_magnitude(backend, &m),
+            ),
+        );
+        note(
+            "gradient_magnitude_as::<f32>",
+            verdict::<f32, _>(
+                backend,
+                gradient_magnitude_as::<f32, _, _, _>(&input, &opts),
+                |m| truth.check_magnitude(backend, &m),
+            ),
+        );
+        note(
+            "gradient_magnitude_as::<f64>",
+            verdict::<f64, _>(
+                backend,
+                gradient_magnitude_as::<f64, _, _, _>(&input, &opts),
+                |m| truth.check_magnitude(backend, &m),
+            ),
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} input, {case:?}:\n{}",
+        I::NUMPY_NAME,
+        failures.join("\n")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn uint8_input(seed in any::<u64>()) {
+        check_case::<u8>(seed);
+    }
+
+    #[test]
+    fn uint16_input(seed in any::<u64>()) {
+        check_case::<u16>(seed);
+    }
+
+    #[test]
+    fn int16_input(seed in any::<u64>()) {
+        check_case::<i16>(seed);
+    }
+
+    #[test]
+    fn int32_input(seed in any::<u64>()) {
+        check_case::<i32>(seed);
+    }
+
+    #[test]
+    fn float16_input(seed in any::<u64>()) {
+        check_case::<f16>(seed);
+    }
+
+    #[test]
+    fn float32_input(seed in any::<u64>()) {
+        check_case::<f32>(seed);
+    }
+
+    #[test]
+    fn float64_input(seed in any::<u64>()) {
+        check_case::<f64>(seed);
+    }
+}
+
+/// numpy's output types: `f64` for integer input, the input's own type for
+/// floats (the annotations are the check; the names make it visible).
+#[test]
+fn output_types_follow_numpy() {
+    let opts = GradientOptions::new().backend(Backend::Reference);
+    let g: Vec<ndarray::Array1<f64>> = gradient(&ndarray::array![0u8, 255, 7], &opts).unwrap();
+    assert_eq!(g[0].len(), 3);
+    let m: ndarray::Array1<f64> = gradient_magnitude(&ndarray::array![0i32, 9, 1], &opts).unwrap();
+    assert_eq!(m.len(), 3);
+    let h = [1.0, 2.5, 0.5].map(f16::from_f64);
+    let g: Vec<ndarray::Array1<f16>> = gradient(&ndarray::arr1(&h), &opts).unwrap();
+    assert_eq!(g[0].len(), 3);
+    for (input, output) in [
+        (u8::NUMPY_NAME, <u8 as Input>::NumpyOutput::NUMPY_NAME),
+        (u16::NUMPY_NAME, <u16 as Input>::NumpyOutput::NUMPY_NAME),
+        (i16::NUMPY_NAME, <i16 as Input>::NumpyOutput::NUMPY_NAME),
+        (i32::NUMPY_NAME, <i32 as Input>::NumpyOutput::NUMPY_NAME),
+        (f16::NUMPY_NAME, <f16 as Input>::NumpyOutput::NUMPY_NAME),
+        (f32::NUMPY_NAME, <f32 as Input>::NumpyOutput::NUMPY_NAME),
+        (f64::NUMPY_NAME, <f64 as Input>::NumpyOutput::NUMPY_NAME),
+    ] {
+        let want = if input.starts_with("float") {
+            input
+        } else {
+            "float64"
+        };
+        assert_eq!(output, want, "numpy.gradient of {input}");
+    }
+}
+
+/// Arrays made only of each integer type's limits, on every backend and in
+/// every output type: the widest differences the type can produce.
+#[test]
+fn integer_extremes_on_every_backend() {
+    for seed in 0..24 {
+        let mut case = Case::generate(seed, false);
+        case.extremes = 1.0;
+        let seed = case.seed;
+        check_with::<u8>(&case, seed);
+        check_with::<u16>(&case, seed);
+        check_with::<i16>(&case, seed);
+        check_with::<i32>(&case, seed);
+    }
+}
+
+fn check_with<I: Sample>(case: &Case, seed: u64) {
+    let storage = case.storage::<I>();
+    let input = case.view(&storage);
+    let plan = Plan::new(input.shape(), &case.opts).unwrap();
+    let truth = Truth::of(&input, &plan);
+    for backend in backends_under_test() {
+        let opts = case.opts.clone().backend(backend);
+        let g = gradient(&input, &opts).unwrap();
+        truth
+            .check_components(backend, &g)
+            .unwrap_or_else(|e| panic!("{} on {backend}, seed {seed}: {e}", I::NUMPY_NAME));
+        let g = gradient_as::<f32, _, _, _>(&input, &opts).unwrap();
+        truth
+            .check_components(backend, &g)
+            .unwrap_or_else(|e| panic!("{} as f32 on {backend}, seed {seed}: {e}", I::NUMPY_NAME));
+        let m = gradient_magnitude_as::<f32, _, _, _>(&input, &opts).unwrap();
+        truth.check_magnitude(backend, &m).unwrap_or_else(|e| {
+            panic!("{} magnitude on {backend}, seed {seed}: {e}", I::NUMPY_NAME)
+        });
+    }
+}
