@@ -25,8 +25,9 @@ const MAX_SLAB_ELEMENTS: u64 = 1 << 31;
 /// Which kernels compute a request for several axes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AxisKernels {
-    /// The measured choice: the fused kernel for 2 to 4 axes where it fits
-    /// (see [`GpuContext::gradient`]), the per-axis kernels otherwise.
+    /// The measured choice, currently the per-axis kernels: on lavapipe the
+    /// fused kernel took 2.5× to 3.4× their time (see `choose_path` in
+    /// src/gpu/execute.rs for the figures).
     #[default]
     Auto,
     /// The fused kernel wherever it applies (2 to 4 axes, coefficients in
@@ -453,10 +454,9 @@ impl GpuContext {
     /// into words, so a u16 volume moves half the bytes of f32) and
     /// converted in the shader. f32 results are computed in f32
     /// (coefficients rounded from f64 once), f64 results in f64, f16 results
-    /// in f32 and rounded once. With several axes, [`AxisKernels::Auto`]
-    /// runs one fused kernel that reads each element's neighbourhood once
-    /// and writes every derivative (measured faster than the per-axis
-    /// kernels, see BENCHMARKS.md).
+    /// in f32 and rounded once. [`GpuOptions::axis_kernels`] chooses between
+    /// the per-axis kernels (the measured default) and one fused kernel that
+    /// reads each element's neighbourhood once and writes every derivative.
     ///
     /// # Errors
     ///

@@ -209,16 +209,20 @@ impl RunKind {
     }
 }
 
-/// Chooses the path for `request`: the fused kernel where it applies (at
-/// most four components or eight magnitude axes, a coefficient table that
-/// fits one binding, enough storage bindings), the per-axis kernels
-/// otherwise.
+/// Chooses the path for `request`: the fused magnitude kernel for a
+/// magnitude (up to eight axes, a coefficient table that fits one binding,
+/// enough storage bindings), since the alternative writes and reads back
+/// every component; for components, the kernels [`AxisKernels`] asks for.
 ///
-/// With several axes, [`AxisKernels::Auto`] picks the fused kernel: on
-/// lavapipe it ran 2-D f32 (2048², both axes) in 0.62× and 3-D f32 (160³,
-/// all axes) in 0.52× the time of the per-axis kernels (BENCHMARKS.md,
-/// `cargo run --release --example gpu_fused_vs_per_axis`), since it reads
-/// each neighbourhood once and launches one dispatch instead of 3 per axis.
+/// [`AxisKernels::Auto`] picks the per-axis kernels, by measurement: on
+/// lavapipe (the one adapter measured so far), kernel time with the data
+/// resident, GPU timestamps, median of 9, the fused kernel took 3.43× the
+/// per-axis kernels' time for 2048² f32 (458.6 vs 133.6 ms) and 2.49× for
+/// 160³ f32 (514.2 vs 206.5 ms), all axes
+/// (`cargo run --example gpu_fused_vs_per_axis`). Its per-element axis
+/// loop, index divisions and end-point branches cost more on a CPU
+/// rasteriser than the second read of the input they save. Re-measure on
+/// hardware GPUs before changing the default.
 pub(super) fn choose_path(
     ctx: &GpuContext,
     plan: &Plan,
@@ -236,9 +240,8 @@ pub(super) fn choose_path(
         Request::Components => {
             let fused_ok = fits && (2..=FUSED_MAX_OUTPUTS).contains(&axes);
             match ctx.axis_kernels {
-                AxisKernels::PerAxis => Path::PerAxis,
-                AxisKernels::Auto | AxisKernels::Fused if fused_ok => Path::Fused,
-                _ => Path::PerAxis,
+                AxisKernels::Fused if fused_ok => Path::Fused,
+                AxisKernels::Auto | AxisKernels::Fused | AxisKernels::PerAxis => Path::PerAxis,
             }
         }
     }
