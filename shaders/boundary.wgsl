@@ -3,7 +3,7 @@
 //   EDGE_ORDER = 1, Tap::Difference: (f[tap_second] − f[tap_first]) / coef[coef_first]
 //   EDGE_ORDER = 2, Tap::Weighted:   w0·f[tap_first] + w1·f[tap_first+1] + w2·f[tap_first+2],
 //                                    summed left to right, w = coef[coef_first ..]
-// Composed after a Real prelude and dispatch.wgsl.
+// Composed after the output, Real and input preludes, common.wgsl and dispatch.wgsl.
 
 override EDGE_ORDER: u32 = 1u;
 
@@ -21,14 +21,14 @@ fn boundary(
     let k = p.coef_first;
     var g: Real;
     if EDGE_ORDER == 1u {
-        let lo = f[slab_index(c.x, p.tap_first, c.z)];
-        let hi = f[slab_index(c.x, p.tap_second, c.z)];
+        let lo = sample(slab_index(c.x, p.tap_first, c.z));
+        let hi = sample(slab_index(c.x, p.tap_second, c.z));
         g = (hi - lo) / coef[k];
     } else {
-        let f0 = f[slab_index(c.x, p.tap_first, c.z)];
-        let f1 = f[slab_index(c.x, p.tap_first + 1u, c.z)];
-        let f2 = f[slab_index(c.x, p.tap_first + 2u, c.z)];
+        let f0 = sample(slab_index(c.x, p.tap_first, c.z));
+        let f1 = sample(slab_index(c.x, p.tap_first + 1u, c.z));
+        let f2 = sample(slab_index(c.x, p.tap_first + 2u, c.z));
         g = coef[k] * f0 + coef[k + 1u] * f1 + coef[k + 2u] * f2;
     }
-    out[slab_index(c.x, c.y, c.z) - p.out_origin] = g;
+    out[slab_index(c.x, c.y, c.z) - p.out_origin] = Stored(g);
 }

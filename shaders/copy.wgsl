@@ -1,8 +1,9 @@
-// A plain copy, out[k] = f[k] for every element of the dispatch box: the
+// A plain copy, out[k] = f[k] (converted to the output type) for every
+// element of the dispatch box: the
 // yardstick the gradient kernels are measured against (the same bytes moved
 // on the same adapter). Uses the bindings of dispatch.wgsl (`coef` unused) so
 // that it is dispatched exactly like the gradient kernels.
-// Composed after a Real prelude and dispatch.wgsl.
+// Composed after the output, Real and input preludes, common.wgsl and dispatch.wgsl.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn copy(
@@ -16,5 +17,5 @@ fn copy(
     }
     let c = box_coordinates(t);
     let at = slab_index(c.x, c.y, c.z);
-    out[at - p.out_origin] = f[at];
+    out[at - p.out_origin] = Stored(sample(at));
 }

@@ -1,11 +1,13 @@
-// The parameters of one dispatch and the bindings every kernel shares.
+// The parameters of one per-axis dispatch and the bindings the per-axis
+// kernels (interior, boundary, copy) share besides the input `f`, which the
+// input prelude declares.
 //
 // `Dispatch` mirrors `DispatchParams` in src/gpu/kernels.rs field for field
 // (twelve u32, 48 bytes); change both together.
 //
 // A dispatch covers the box o_first.. o_first+o_count  ×  i_first.. i_first+i_count
 // ×  0..inner of the (outer, n, inner) view of the slab held in `f`, one thread
-// per element. Element (o, i, j) of the slab is f[(o·n + i)·inner + j]; its
+// per element. Element (o, i, j) of the slab is sample((o·n + i)·inner + j); its
 // result goes to out[(o·n + i)·inner + j − out_origin].
 
 struct Dispatch {
@@ -27,19 +29,8 @@ struct Dispatch {
 }
 
 @group(0) @binding(0) var<uniform> p: Dispatch;
-@group(0) @binding(1) var<storage, read> f: array<Real>;
 @group(0) @binding(2) var<storage, read> coef: array<Real>;
-@group(0) @binding(3) var<storage, read_write> out: array<Real>;
-
-override WORKGROUP_SIZE: u32 = 256u;
-
-// The index of this thread among all threads of the dispatch. Grids with more
-// than 65,535 workgroups are folded into 2-D or 3-D by the host
-// (src/gpu/kernels.rs, `Grid`); this unfolds them.
-fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-    let group = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-    return group * WORKGROUP_SIZE + lid;
-}
+@group(0) @binding(3) var<storage, read_write> out: array<Stored>;
 
 // Splits a thread index into (o, i, j) of the dispatch box; x = o, y = i, z = j.
 fn box_coordinates(t: u32) -> vec3<u32> {

@@ -4,7 +4,7 @@
 //   uniform:     (f[i+1] − f[i−1]) / coef[coef_first]              (coef = 2h)
 //   non-uniform: a·f[i−1] + b·f[i] + c·f[i+1], summed left to right,
 //                [a, b, c] = coef[coef_first + 3·(i − i_first) ..]
-// Composed after a Real prelude and dispatch.wgsl.
+// Composed after the output, Real and input preludes, common.wgsl and dispatch.wgsl.
 
 override NON_UNIFORM: bool = false;
 
@@ -20,14 +20,14 @@ fn interior(
     }
     let c = box_coordinates(t);
     let at = slab_index(c.x, c.y, c.z);
-    let below = f[at - p.inner];
-    let above = f[at + p.inner];
+    let below = sample(at - p.inner);
+    let above = sample(at + p.inner);
     var g: Real;
     if NON_UNIFORM {
         let k = p.coef_first + 3u * (c.y - p.i_first);
-        g = coef[k] * below + coef[k + 1u] * f[at] + coef[k + 2u] * above;
+        g = coef[k] * below + coef[k + 1u] * sample(at) + coef[k + 2u] * above;
     } else {
         g = (above - below) / coef[p.coef_first];
     }
-    out[at - p.out_origin] = g;
+    out[at - p.out_origin] = Stored(g);
 }

@@ -50,25 +50,11 @@ where
             Request::Magnitude => vec![cpu::magnitude(plan, f.view())],
         }),
         Backend::Gpu => {
-            let ctx = gpu::default_context()?;
-            // f16 is computed in f32 on the GPU and rounded once at the end.
-            let components = if same_type::<O, crate::element::f16>() {
-                let data: Vec<f32> = f.iter().map(|x| x.to_f64() as f32).collect();
-                ctx.gradient_of_plan(plan, &data)?
-                    .into_iter()
-                    .map(|c| c.into_iter().map(|v| O::from_f64(f64::from(v))).collect())
-                    .collect()
-            } else if same_type::<O, I>() {
-                let data = f.as_standard_layout();
-                let data = data
-                    .as_slice()
-                    .expect("an array in standard layout is contiguous");
-                ctx.gradient_of_plan::<O>(plan, bytemuck::cast_slice(data))?
-            } else {
-                let data: Vec<O> = f.iter().map(|&x| widen::<I, O>(x)).collect();
-                ctx.gradient_of_plan(plan, &data)?
-            };
-            Ok(finish(components, request, plan.len()))
+            let data = f.as_standard_layout();
+            let data = data
+                .as_slice()
+                .expect("an array in standard layout is contiguous");
+            gpu::default_context()?.run_plan::<O, I>(plan, data, request)
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
     }

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
-use super::kernels::{self, Kernel, Real, Specialization};
+use super::kernels::{self, InputKind, Kernel, Layout, Specialization, Stored};
 use super::transfer::Workspace;
-use crate::element::Element;
+use crate::dispatch::Request;
+use crate::element::{Element, Input};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::Plan;
@@ -20,6 +21,21 @@ const DEFAULT_WORKGROUP_SIZE: u32 = 256;
 /// The largest slab, in elements, so that every index a kernel computes fits
 /// in a WGSL `u32` with room to spare.
 const MAX_SLAB_ELEMENTS: u64 = 1 << 31;
+
+/// Which kernels compute a request for several axes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum AxisKernels {
+    /// The measured choice, currently the per-axis kernels: on lavapipe the
+    /// fused kernel took 2.5× to 3.4× their time (see `choose_path` in
+    /// src/gpu/execute.rs for the figures).
+    #[default]
+    Auto,
+    /// The fused kernel wherever it applies (2 to 4 axes, coefficients in
+    /// one binding), the per-axis kernels otherwise.
+    Fused,
+    /// Always the per-axis interior and boundary kernels, one axis at a time.
+    PerAxis,
+}
 
 /// Settings of a [`GpuContext`]: smaller limits than the device's (to exercise
 /// the slab and folding paths on small arrays, or to leave room for other
@@ -54,6 +70,11 @@ pub struct GpuOptions {
     /// requested and [`GpuContext::time_kernels`] falls back to wall time
     /// ([`super::TimingClock::WallClock`]).
     pub disable_timestamps: bool,
+    /// Behave as if the adapter lacked `SHADER_F16`: f16 results are
+    /// computed and read back as f32 and rounded on the host.
+    pub disable_f16: bool,
+    /// Which kernels compute several axes (for measuring and testing both).
+    pub axis_kernels: AxisKernels,
 }
 
 impl GpuOptions {
@@ -101,6 +122,18 @@ impl GpuOptions {
     /// Pretends the adapter has no `TIMESTAMP_QUERY`.
     pub fn disable_timestamps(mut self, disable: bool) -> Self {
         self.disable_timestamps = disable;
+        self
+    }
+
+    /// Pretends the adapter has no `SHADER_F16`.
+    pub fn disable_f16(mut self, disable: bool) -> Self {
+        self.disable_f16 = disable;
+        self
+    }
+
+    /// Chooses the kernels for several axes.
+    pub fn axis_kernels(mut self, kernels: AxisKernels) -> Self {
+        self.axis_kernels = kernels;
         self
     }
 }
@@ -206,11 +239,13 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     pub(crate) limits: GpuLimits,
     f64: bool,
+    f16: bool,
     timestamps: bool,
     pub(crate) poison: bool,
-    pipeline_layout: wgpu::PipelineLayout,
-    pub(crate) bind_group_layout: wgpu::BindGroupLayout,
-    modules: Mutex<HashMap<(Kernel, Real), wgpu::ShaderModule>>,
+    pub(crate) axis_kernels: AxisKernels,
+    per_axis_layout: (wgpu::BindGroupLayout, wgpu::PipelineLayout),
+    fused_layout: (wgpu::BindGroupLayout, wgpu::PipelineLayout),
+    modules: Mutex<HashMap<(Kernel, InputKind, Stored), wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Specialization, wgpu::ComputePipeline>>,
     workspaces: Mutex<Vec<Workspace>>,
     health: Arc<Mutex<Health>>,
@@ -224,6 +259,7 @@ impl std::fmt::Debug for GpuContext {
             .field("device_type", &self.info.device_type)
             .field("limits", &self.limits)
             .field("f64", &self.f64)
+            .field("f16", &self.f16)
             .field("timestamps", &self.timestamps)
             .finish_non_exhaustive()
     }
@@ -242,7 +278,7 @@ impl GpuContext {
     /// `WGPU_POWER_PREF` (`low` or `high`).
     ///
     /// The device gets the adapter's real limits and, where the adapter has
-    /// them, `SHADER_F64` and `TIMESTAMP_QUERY`.
+    /// them, `SHADER_F64`, `SHADER_F16` and `TIMESTAMP_QUERY`.
     ///
     /// # Errors
     ///
@@ -265,6 +301,9 @@ impl GpuContext {
         let mut features = wgpu::Features::empty();
         if adapter.features().contains(wgpu::Features::SHADER_F64) && !opts.disable_f64 {
             features |= wgpu::Features::SHADER_F64;
+        }
+        if adapter.features().contains(wgpu::Features::SHADER_F16) && !opts.disable_f16 {
+            features |= wgpu::Features::SHADER_F16;
         }
         if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) && !opts.disable_timestamps
         {
@@ -294,7 +333,8 @@ impl GpuContext {
 
     /// Adopts an application's existing device and queue.
     ///
-    /// `f64` is available when the device was created with `SHADER_F64`, and
+    /// `f64` is available when the device was created with `SHADER_F64`, f16
+    /// results are written by the GPU when it was created with `SHADER_F16`, and
     /// [`GpuContext::time_kernels`] uses GPU timestamps when it was created
     /// with `TIMESTAMP_QUERY`; the limits are the device's. The context installs a device-lost callback
     /// (replacing any other) so that a lost device becomes
@@ -329,22 +369,29 @@ impl GpuContext {
             lock(&lost).lost = Some(format!("{reason:?}: {message}"));
         });
         let scope = ErrorScopes::push(&device);
-        let bind_group_layout = kernels::bind_group_layout(&device);
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("ndgrad"),
-            bind_group_layouts: &[Some(&bind_group_layout)],
-            immediate_size: 0,
-        });
-        scope.pop("creating the bind group layout")?;
+        let layouts = |layout| {
+            let bind_group_layout = kernels::bind_group_layout(&device, layout);
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("ndgrad"),
+                bind_group_layouts: &[Some(&bind_group_layout)],
+                immediate_size: 0,
+            });
+            (bind_group_layout, pipeline_layout)
+        };
+        let per_axis_layout = layouts(Layout::PerAxis);
+        let fused_layout = layouts(Layout::Fused);
+        scope.pop("creating the bind group layouts")?;
         Ok(GpuContext {
             info: device.adapter_info(),
             f64: device.features().contains(wgpu::Features::SHADER_F64) && !opts.disable_f64,
+            f16: device.features().contains(wgpu::Features::SHADER_F16) && !opts.disable_f16,
+            axis_kernels: opts.axis_kernels,
             timestamps: device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
                 && !opts.disable_timestamps,
             poison: opts.poison_outputs,
             limits,
-            pipeline_layout,
-            bind_group_layout,
+            per_axis_layout,
+            fused_layout,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
             workspaces: Mutex::default(),
@@ -367,6 +414,13 @@ impl GpuContext {
     /// Whether `f64` arrays can be computed (the device has `SHADER_F64`).
     pub fn supports_f64(&self) -> bool {
         self.f64
+    }
+
+    /// Whether the GPU writes f16 results itself (the device has
+    /// `SHADER_F16`); otherwise they are computed in f32, read back as f32
+    /// and rounded on the host. Either way f16 results are computed in f32.
+    pub fn supports_f16(&self) -> bool {
+        self.f16
     }
 
     /// Whether [`GpuContext::time_kernels`] can time kernels with GPU
@@ -394,25 +448,88 @@ impl GpuContext {
 
     /// The gradient of `f` on this context's GPU: [`crate::gradient`] with
     /// [`crate::Backend::Gpu`], on this device (`opts.backend` is ignored).
+    /// The result type is numpy's ([`Input::NumpyOutput`]).
     ///
-    /// f32 arrays are computed in f32 (coefficients rounded from f64 once),
-    /// f64 arrays in f64.
+    /// The input is uploaded in its own type (u8 and 16-bit types packed
+    /// into words, so a u16 volume moves half the bytes of f32) and
+    /// converted in the shader. f32 results are computed in f32
+    /// (coefficients rounded from f64 once), f64 results in f64, f16 results
+    /// in f32 and rounded once. [`GpuOptions::axis_kernels`] chooses between
+    /// the per-axis kernels (the measured default) and one fused kernel that
+    /// reads each element's neighbourhood once and writes every derivative.
     ///
     /// # Errors
     ///
-    /// Every option error of [`Plan::new`]; [`Error::NoF64`] for `f64` input
-    /// without `SHADER_F64`; [`Error::ExceedsGpuLimits`] when the array
+    /// Every option error of [`Plan::new`]; [`Error::NoF64`] for `f64`
+    /// results without `SHADER_F64`; [`Error::ExceedsGpuLimits`] when the array
     /// cannot be split to fit the limits; [`Error::Gpu`],
     /// [`Error::DeviceLost`] and [`Error::BufferMap`] when the device fails.
     /// After an error no partial output is returned.
-    pub fn gradient<T, S, D>(
+    pub fn gradient<I, S, D>(
         &self,
         f: &ArrayBase<S, D>,
         opts: &GradientOptions,
-    ) -> Result<Vec<Array<T, D>>>
+    ) -> Result<Vec<Array<I::NumpyOutput, D>>>
     where
-        T: Element,
-        S: Data<Elem = T>,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        self.gradient_as(f, opts)
+    }
+
+    /// [`GpuContext::gradient`] computed in and returned as `O`
+    /// ([`crate::gradient_as`] on this device).
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuContext::gradient`].
+    pub fn gradient_as<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+    ) -> Result<Vec<Array<O, D>>>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        self.compute(f, opts, Request::Components)
+    }
+
+    /// The gradient magnitude `sqrt(Σ (∂f/∂xₖ)²)` over the requested axes
+    /// ([`crate::gradient_magnitude_as`] on this device), by one fused
+    /// kernel that never writes the components (up to eight axes).
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuContext::gradient`].
+    pub fn gradient_magnitude_as<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+    ) -> Result<Array<O, D>>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        let mut m = self.compute(f, opts, Request::Magnitude)?;
+        Ok(m.pop().expect("a magnitude request returns one array"))
+    }
+
+    fn compute<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+        request: Request,
+    ) -> Result<Vec<Array<O, D>>>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
         D: Dimension,
     {
         let plan = Plan::new(f.shape(), opts)?;
@@ -420,7 +537,7 @@ impl GpuContext {
         let data = data
             .as_slice()
             .expect("an array in standard layout is contiguous");
-        let outputs = self.gradient_of_plan(&plan, data)?;
+        let outputs = self.run_plan::<O, I>(&plan, data, request)?;
         Ok(outputs
             .into_iter()
             .map(|v| {
@@ -430,20 +547,15 @@ impl GpuContext {
             .collect())
     }
 
-    /// Computes every axis of `plan` on `data` (C order): the backend entry
-    /// point behind [`GpuContext::gradient`].
-    pub(crate) fn gradient_of_plan<T: Element>(
+    /// Computes `request` for `plan` on `data` (C order): the backend entry
+    /// point behind [`GpuContext::gradient`] and the library's GPU backend.
+    pub(crate) fn run_plan<O: Element, I: Input>(
         &self,
         plan: &Plan,
-        data: &[T],
-    ) -> Result<Vec<Vec<T>>> {
-        self.check_health()?;
-        if Real::of::<T>() == Real::F64 && !self.f64 {
-            return Err(Error::NoF64 {
-                adapter: self.info.name.clone(),
-            });
-        }
-        super::execute::gradient(self, plan, data)
+        data: &[I],
+        request: Request,
+    ) -> Result<Vec<Vec<O>>> {
+        super::execute::run(self, plan, data, request)
     }
 
     /// Fails if the device was lost (then always), or once after an error
@@ -471,8 +583,10 @@ impl GpuContext {
     pub(crate) fn scoped<R>(&self, during: &str, work: impl FnOnce() -> Result<R>) -> Result<R> {
         let scope = ErrorScopes::push(&self.device);
         let result = work();
-        scope.pop(during)?;
+        let caught = scope.pop(during);
+        // A lost device explains whatever the scopes caught after it.
         self.check_health()?;
+        caught?;
         result
     }
 
@@ -480,10 +594,22 @@ impl GpuContext {
     /// The one place that polls the device (its API moves between wgpu
     /// versions).
     pub(crate) fn wait(&self) -> Result<()> {
+        self.wait_until(None)
+    }
+
+    /// Blocks until `submission` (all submitted work when `None`) is done
+    /// and map callbacks have run.
+    pub(crate) fn wait_until(&self, submission: Option<wgpu::SubmissionIndex>) -> Result<()> {
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: submission,
+                timeout: None,
+            })
             .map(drop)
             .map_err(|e| {
+                // A submission that failed (a lost device) has no index to
+                // wait for: one plain poll runs the device-lost callback.
+                let _ = self.device.poll(wgpu::PollType::Poll);
                 self.check_health().err().unwrap_or_else(|| Error::Gpu {
                     during: "waiting for the GPU".into(),
                     message: e.to_string(),
@@ -491,15 +617,20 @@ impl GpuContext {
             })
     }
 
-    /// Waits for the value a GPU callback sends on `rx` (a buffer map).
+    /// Waits for the value a GPU callback sends on `rx` (a buffer map whose
+    /// copy was in `submission`, or in any submission when `None`).
     ///
     /// Callbacks run on whichever thread polls the device; when another
     /// thread's poll picked ours up it may still be running it after our own
     /// wait returns, so the wait is repeated until the value arrives.
-    pub(crate) fn wait_for<R>(&self, rx: &std::sync::mpsc::Receiver<R>) -> Result<R> {
+    pub(crate) fn wait_for<R>(
+        &self,
+        rx: &std::sync::mpsc::Receiver<R>,
+        submission: Option<wgpu::SubmissionIndex>,
+    ) -> Result<R> {
         use std::sync::mpsc::RecvTimeoutError;
         loop {
-            self.wait()?;
+            self.wait_until(submission.clone())?;
             match rx.recv_timeout(std::time::Duration::from_millis(10)) {
                 Ok(value) => return Ok(value),
                 Err(RecvTimeoutError::Timeout) => self.check_health()?,
@@ -523,21 +654,28 @@ impl GpuContext {
             let module = {
                 let mut modules = lock(&self.modules);
                 modules
-                    .entry((spec.kernel, spec.real))
-                    .or_insert_with(|| kernels::shader_module(&self.device, spec.kernel, spec.real))
+                    .entry((spec.kernel, spec.input, spec.stored))
+                    .or_insert_with(|| kernels::shader_module(&self.device, &spec))
                     .clone()
             };
-            Ok(kernels::pipeline(
-                &self.device,
-                &self.pipeline_layout,
-                &module,
-                &spec,
-            ))
+            let layout = match spec.kernel.layout() {
+                Layout::PerAxis => &self.per_axis_layout.1,
+                Layout::Fused => &self.fused_layout.1,
+            };
+            Ok(kernels::pipeline(&self.device, layout, &module, &spec))
         })?;
         Ok(lock(&self.pipelines)
             .entry(spec)
             .or_insert(pipeline)
             .clone())
+    }
+
+    /// The bind group layout of `layout`.
+    pub(crate) fn bind_group_layout(&self, layout: Layout) -> &wgpu::BindGroupLayout {
+        match layout {
+            Layout::PerAxis => &self.per_axis_layout.0,
+            Layout::Fused => &self.fused_layout.0,
+        }
     }
 
     /// A set of buffers for one call: a reused one if another call left it.

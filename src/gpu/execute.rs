@@ -1,14 +1,20 @@
 //! Running a [`Plan`] on a [`GpuContext`]: coefficients uploaded once, the
-//! array streamed through in slabs, every requested axis computed from each
-//! slab's single upload, results gathered per axis.
+//! array streamed through in slabs (the upload of slab k+1 and the readback
+//! of slab k−1 overlapping the computation of slab k), every requested axis
+//! computed from each slab's single upload, by the per-axis kernels or by the
+//! fused kernel, results gathered per output.
 
 use std::collections::HashMap;
 
-use super::context::GpuContext;
-use super::kernels::{DispatchParams, Grid, Kernel, Real, Specialization};
+use super::context::{AxisKernels, GpuContext};
+use super::kernels::{
+    DispatchParams, FusedAxis, FusedParams, Grid, InputKind, Kernel, Specialization, Stored,
+    FUSED_MAX_AXES, FUSED_MAX_OUTPUTS,
+};
 use super::slab::{Slab, SlabPlan};
-use super::transfer::{self, Workspace};
-use crate::element::Element;
+use super::transfer::{self, SlabBuffers, Workspace};
+use crate::dispatch::Request;
+use crate::element::{Element, Input};
 use crate::error::{Error, Result};
 use crate::plan::{AxisPlan, Plan};
 use crate::stencil::{Interior, Tap};
@@ -16,7 +22,7 @@ use crate::stencil::{Interior, Tap};
 /// A run of coefficients in the coefficient buffer, starting at an offset a
 /// storage binding may start at.
 #[derive(Debug, Clone, Copy)]
-struct Part {
+pub(super) struct Part {
     start: usize,
     len: usize,
 }
@@ -32,14 +38,15 @@ pub(super) struct AxisCoefs {
 }
 
 /// Every requested axis's coefficients, from [`crate::stencil::Stencil`],
-/// rounded once to the compute type, laid out for one upload.
-pub(super) struct CoefTable<T> {
-    pub(super) values: Vec<T>,
+/// laid out for one upload (rounded once to the compute type by
+/// [`CoefTable::bytes`]).
+pub(super) struct CoefTable {
+    values: Vec<f64>,
     pub(super) axes: Vec<AxisCoefs>,
 }
 
 /// The real-valued parameters of a boundary tap, in the order
-/// `shaders/boundary.wgsl` reads them.
+/// `shaders/boundary.wgsl` and `shaders/fused.wgsl` read them.
 fn tap_coefficients(tap: Tap) -> Vec<f64> {
     match tap {
         Tap::Difference { denom, .. } => vec![denom],
@@ -47,13 +54,27 @@ fn tap_coefficients(tap: Tap) -> Vec<f64> {
     }
 }
 
-impl<T: Element> CoefTable<T> {
-    pub(super) fn new(plan: &Plan, align: usize) -> CoefTable<T> {
-        let mut values: Vec<T> = Vec::new();
+/// The global index of the first sample of an end's tap; a Difference reads
+/// it and the next one.
+fn tap_start(tap: Tap) -> usize {
+    match tap {
+        Tap::Difference { lo, hi, .. } => {
+            debug_assert_eq!(hi, lo + 1, "numpy's first-order ends use adjacent samples");
+            lo
+        }
+        Tap::Weighted { first, .. } => first,
+    }
+}
+
+impl CoefTable {
+    /// The table of `plan`, each part starting at a multiple of `align`
+    /// elements.
+    pub(super) fn new(plan: &Plan, align: usize) -> CoefTable {
+        let mut values: Vec<f64> = Vec::new();
         let mut push = |coefs: &mut dyn Iterator<Item = f64>| {
-            values.resize(values.len().next_multiple_of(align), T::from_f64(0.0));
+            values.resize(values.len().next_multiple_of(align), 0.0);
             let start = values.len();
-            values.extend(coefs.map(T::from_f64));
+            values.extend(coefs);
             Part {
                 start,
                 len: values.len() - start,
@@ -81,19 +102,149 @@ impl<T: Element> CoefTable<T> {
             .collect();
         CoefTable { values, axes }
     }
+
+    /// Number of coefficients (padding included).
+    pub(super) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The coefficients in the compute type of `stored`, rounded once from
+    /// f64, as bytes.
+    pub(super) fn bytes(&self, stored: Stored) -> Vec<u8> {
+        match stored.real() {
+            super::kernels::Real::F32 => {
+                let v: Vec<f32> = self.values.iter().map(|&c| c as f32).collect();
+                bytemuck::cast_slice(&v).to_vec()
+            }
+            super::kernels::Real::F64 => bytemuck::cast_slice(&self.values).to_vec(),
+        }
+    }
 }
 
 /// The alignment, in elements, of a storage binding's offset.
-fn coefficient_alignment(ctx: &GpuContext, real: Real) -> usize {
-    (ctx.limits.storage_offset_alignment as usize / real.size() as usize).max(1)
+pub(super) fn coefficient_alignment(ctx: &GpuContext, stored: Stored) -> usize {
+    (ctx.limits.storage_offset_alignment as usize / stored.real().size() as usize).max(1)
 }
 
-/// One dispatch: which pipeline, its parameters, and its window of the
-/// coefficient buffer (in elements).
+/// The parameters of one dispatch.
+#[derive(Debug, Clone)]
+pub(super) enum Params {
+    /// A per-axis kernel's.
+    Axis(DispatchParams),
+    /// The fused kernel's (boxed: 400 bytes).
+    Fused(Box<FusedParams>),
+}
+
+impl Params {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Params::Axis(p) => bytemuck::bytes_of(p),
+            Params::Fused(p) => bytemuck::bytes_of(p.as_ref()),
+        }
+    }
+
+    fn threads(&self) -> u64 {
+        match self {
+            Params::Axis(p) => p.threads(),
+            Params::Fused(p) => u64::from(p.count),
+        }
+    }
+}
+
+/// One dispatch: which pipeline, its parameters, its window of the
+/// coefficient buffer (in elements), and which output it writes (per-axis
+/// kernels; the fused kernel writes outputs `0..` in order).
 pub(super) struct Job {
     pub(super) spec: Specialization,
-    pub(super) params: DispatchParams,
+    pub(super) params: Params,
     pub(super) coef_window: (usize, usize),
+    pub(super) output: usize,
+}
+
+/// How the requested axes of one run are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Path {
+    /// Interior and boundary kernels, one axis at a time, one output each.
+    PerAxis,
+    /// One fused pass writing every component.
+    Fused,
+    /// One fused pass writing only the magnitude.
+    FusedMagnitude,
+}
+
+/// The element types and the path of one run.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RunKind {
+    pub(super) input: InputKind,
+    pub(super) stored: Stored,
+    pub(super) path: Path,
+    pub(super) edge_order: u32,
+}
+
+impl RunKind {
+    fn spec(
+        &self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        non_uniform: bool,
+        edge_order: u32,
+    ) -> Specialization {
+        Specialization {
+            kernel,
+            input: self.input,
+            stored: self.stored,
+            workgroup_size: ctx.limits.workgroup_size,
+            non_uniform,
+            edge_order,
+            magnitude: self.path == Path::FusedMagnitude,
+        }
+    }
+
+    /// Number of output buffers: one per axis, or one magnitude.
+    pub(super) fn outputs(&self, plan: &Plan) -> usize {
+        match self.path {
+            Path::FusedMagnitude => 1,
+            _ => plan.axes.len(),
+        }
+    }
+}
+
+/// Chooses the path for `request`: the fused magnitude kernel for a
+/// magnitude (up to eight axes, a coefficient table that fits one binding,
+/// enough storage bindings), since the alternative writes and reads back
+/// every component; for components, the kernels [`AxisKernels`] asks for.
+///
+/// [`AxisKernels::Auto`] picks the per-axis kernels, by measurement: on
+/// lavapipe (the one adapter measured so far), kernel time with the data
+/// resident, GPU timestamps, median of 9, the fused kernel took 3.43× the
+/// per-axis kernels' time for 2048² f32 (458.6 vs 133.6 ms) and 2.49× for
+/// 160³ f32 (514.2 vs 206.5 ms), all axes
+/// (`cargo run --example gpu_fused_vs_per_axis`). Its per-element axis
+/// loop, index divisions and end-point branches cost more on a CPU
+/// rasteriser than the second read of the input they save. Re-measure on
+/// hardware GPUs before changing the default.
+pub(super) fn choose_path(
+    ctx: &GpuContext,
+    plan: &Plan,
+    request: Request,
+    coefs: &CoefTable,
+    stored: Stored,
+) -> Path {
+    let axes = plan.axes.len();
+    let fits = coefs.len() as u64 * stored.real().size()
+        <= ctx.limits.max_storage_buffer_binding_size
+        && ctx.device.limits().max_storage_buffers_per_shader_stage >= 2 + FUSED_MAX_OUTPUTS as u32;
+    match request {
+        Request::Magnitude if fits && axes <= FUSED_MAX_AXES => Path::FusedMagnitude,
+        Request::Magnitude => Path::PerAxis,
+        Request::Components => {
+            let fused_ok = fits && (2..=FUSED_MAX_OUTPUTS).contains(&axes);
+            match ctx.axis_kernels {
+                AxisKernels::Fused if fused_ok => Path::Fused,
+                AxisKernels::Auto | AxisKernels::Fused | AxisKernels::PerAxis => Path::PerAxis,
+            }
+        }
+    }
 }
 
 /// An axis seen through one slab: the (outer, n, inner) view of the loaded
@@ -154,35 +305,31 @@ impl AxisView {
     }
 }
 
-/// The dispatches that compute axis `ax` on one slab.
-pub(super) fn jobs<T: Element>(
+/// The per-axis dispatches that compute axis `ax` on one slab into output
+/// `output`.
+fn axis_jobs(
     ctx: &GpuContext,
+    kind: &RunKind,
     ax: &AxisPlan,
     coefs: &AxisCoefs,
     view: &AxisView,
+    output: usize,
 ) -> Result<Vec<Job>> {
-    let real = Real::of::<T>();
-    let align = coefficient_alignment(ctx, real);
-    let spec = |kernel, non_uniform, edge_order| Specialization {
-        kernel,
-        real,
-        workgroup_size: ctx.limits.workgroup_size,
-        non_uniform,
-        edge_order,
-    };
+    let real_size = kind.stored.real().size();
+    let align = coefficient_alignment(ctx, kind.stored);
     let mut jobs = Vec::new();
     let interior = view.computed.start.max(1)..view.computed.end.min(ax.n - 1);
     if !interior.is_empty() {
-        let interior_spec = spec(Kernel::Interior, coefs.non_uniform, 1);
+        let interior_spec = kind.spec(ctx, Kernel::Interior, coefs.non_uniform, 1);
         if coefs.non_uniform {
             // Each dispatch binds a window of [a, b, c] rows that fits one binding.
-            let binding = (ctx.limits.max_storage_buffer_binding_size / real.size()) as usize;
+            let binding = (ctx.limits.max_storage_buffer_binding_size / real_size) as usize;
             let rows_per_window = binding.saturating_sub(align) / 3;
             if rows_per_window == 0 {
                 return Err(Error::ExceedsGpuLimits {
                     what: "one row of non-uniform coefficients".into(),
-                    needed: (align as u64 + 3) * real.size(),
-                    limit: binding as u64 * real.size(),
+                    needed: (align as u64 + 3) * real_size,
+                    limit: binding as u64 * real_size,
                 });
             }
             let mut i = interior.start;
@@ -194,16 +341,18 @@ pub(super) fn jobs<T: Element>(
                 params.coef_first = (start - window_start) as u32;
                 jobs.push(Job {
                     spec: interior_spec,
-                    params,
+                    params: Params::Axis(params),
                     coef_window: (window_start, start - window_start + 3 * count),
+                    output,
                 });
                 i += count;
             }
         } else {
             jobs.push(Job {
                 spec: interior_spec,
-                params: view.params(interior.start, interior.len()),
+                params: Params::Axis(view.params(interior.start, interior.len())),
                 coef_window: (coefs.interior.start, coefs.interior.len),
+                output,
             });
         }
     }
@@ -223,171 +372,331 @@ pub(super) fn jobs<T: Element>(
         params.tap_first = (tap_first - view.lane_origin) as u32;
         params.tap_second = (tap_second - view.lane_origin) as u32;
         jobs.push(Job {
-            spec: spec(Kernel::Boundary, false, edge_order),
-            params,
+            spec: kind.spec(ctx, Kernel::Boundary, false, edge_order),
+            params: Params::Axis(params),
             coef_window: (part.start, part.len),
+            output,
         });
     }
     Ok(jobs)
 }
 
-/// Computes every axis of `plan` on `data` (C order) on `ctx`.
-pub(crate) fn gradient<T: Element>(
+/// The dispatches that compute every output of `kind` on one slab.
+pub(super) fn slab_jobs(
+    ctx: &GpuContext,
+    kind: &RunKind,
+    plan: &Plan,
+    coefs: &CoefTable,
+    slab: &Slab,
+    plane_len: usize,
+) -> Result<Vec<Job>> {
+    match kind.path {
+        Path::PerAxis => {
+            let mut jobs = Vec::new();
+            for (k, (ax, ax_coefs)) in plan.axes.iter().zip(&coefs.axes).enumerate() {
+                let view = AxisView::new(ax, &plan.shape, slab, plane_len);
+                jobs.extend(axis_jobs(ctx, kind, ax, ax_coefs, &view, k)?);
+            }
+            Ok(jobs)
+        }
+        Path::Fused | Path::FusedMagnitude => {
+            let mut params = FusedParams {
+                first: ((slab.compute.start - slab.load.start) * plane_len) as u32,
+                count: (slab.compute.len() * plane_len) as u32,
+                axes: plan.axes.len() as u32,
+                ..FusedParams::default()
+            };
+            for ((ax, c), slot) in plan.axes.iter().zip(&coefs.axes).zip(&mut params.axis) {
+                let (n, inner, lane_origin) = if ax.axis == 0 {
+                    (slab.load.len(), plane_len, slab.load.start)
+                } else {
+                    (ax.n, ax.inner, 0)
+                };
+                *slot = FusedAxis {
+                    n: n as u32,
+                    inner: inner as u32,
+                    lane_origin: lane_origin as u32,
+                    n_global: ax.n as u32,
+                    coef_interior: c.interior.start as u32,
+                    coef_first: c.first.start as u32,
+                    coef_last: c.last.start as u32,
+                    non_uniform: u32::from(c.non_uniform),
+                    first_tap: tap_start(ax.stencil.first()) as u32,
+                    last_tap: tap_start(ax.stencil.last()) as u32,
+                    ..FusedAxis::default()
+                };
+            }
+            Ok(vec![Job {
+                spec: kind.spec(ctx, Kernel::Fused, false, kind.edge_order),
+                params: Params::Fused(Box::new(params)),
+                coef_window: (0, coefs.len()),
+                output: 0,
+            }])
+        }
+    }
+}
+
+/// Runs `plan` on `data` (C order) on `ctx`, returning one vector per
+/// requested axis, or the magnitude alone.
+///
+/// f16 results on a device without `SHADER_F16` are computed and read back
+/// in f32 and rounded on the host; f64 input on a device without
+/// `SHADER_F64` (with f32 or f16 results) is rounded to f32 on the host
+/// first. Every other combination is converted in the shader.
+pub(crate) fn run<O: Element, I: Input>(
     ctx: &GpuContext,
     plan: &Plan,
-    data: &[T],
-) -> Result<Vec<Vec<T>>> {
+    data: &[I],
+    request: Request,
+) -> Result<Vec<Vec<O>>> {
+    ctx.check_health()?;
+    let stored = Stored::of::<O>();
+    if stored == Stored::F16 && !ctx.supports_f16() {
+        let wide = run::<f32, I>(ctx, plan, data, request)?;
+        return Ok(wide
+            .into_iter()
+            .map(|v| v.into_iter().map(|x| O::from_f64(f64::from(x))).collect())
+            .collect());
+    }
+    if stored == Stored::F64 && !ctx.supports_f64() {
+        return Err(Error::NoF64 {
+            adapter: ctx.adapter_info().name.clone(),
+        });
+    }
+    if InputKind::of::<I>() == InputKind::F64 && !ctx.supports_f64() {
+        let narrow: Vec<f32> = data.iter().map(|x| x.to_f64() as f32).collect();
+        return run::<O, f32>(ctx, plan, &narrow, request);
+    }
     if plan.axes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(match request {
+            Request::Components => Vec::new(),
+            Request::Magnitude => vec![vec![O::from_f64(0.0); plan.len()]],
+        });
     }
     if plan.is_empty() {
-        return Ok(vec![Vec::new(); plan.axes.len()]);
+        return Ok(match request {
+            Request::Components => vec![Vec::new(); plan.axes.len()],
+            Request::Magnitude => vec![Vec::new()],
+        });
     }
-    let real = Real::of::<T>();
-    let elem = real.size();
-    let limits = ctx.limits;
+    let coefs = CoefTable::new(plan, coefficient_alignment(ctx, stored));
+    let kind = RunKind {
+        input: InputKind::of::<I>(),
+        stored,
+        path: choose_path(ctx, plan, request, &coefs, stored),
+        edge_order: plan.axes[0].stencil.edge_order().get() as u32,
+    };
+    let components = stream(ctx, plan, data, &coefs, &kind)?;
+    Ok(match (request, kind.path) {
+        (Request::Magnitude, Path::PerAxis) => vec![magnitude_of(&components, plan.len())],
+        _ => components,
+    })
+}
+
+/// `sqrt(Σ c²)` per element, summed in f64 in the order of the components:
+/// the magnitude where the fused kernel does not apply.
+fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
+    (0..len)
+        .map(|k| {
+            let sum: f64 = components.iter().map(|c| c[k].to_f64().powi(2)).sum();
+            O::from_f64(sum.sqrt())
+        })
+        .collect()
+}
+
+/// The slab plan of `plan` for `kind`: the largest of the input and output
+/// element sizes bounds a slab.
+pub(super) fn slab_plan(ctx: &GpuContext, plan: &Plan, kind: &RunKind) -> Result<SlabPlan> {
+    let elem = kind.input.size().max(kind.stored.size());
     let planes = plan.shape[0];
     let halo = plan
         .axes
         .iter()
         .find(|ax| ax.axis == 0)
         .map_or(0, |ax| ax.stencil.edge_order().get());
-    let slabs = SlabPlan::new(
-        planes,
-        plan.len() / planes,
-        halo,
-        limits.max_slab_elements(elem),
-        elem,
-    )?;
-    let coefs = CoefTable::<T>::new(plan, coefficient_alignment(ctx, real));
-    let coef_bytes = coefs.values.len() as u64 * elem;
-    if coef_bytes > limits.max_buffer_size {
+    // A packed input slab rounds up to whole words, which stays within the
+    // (word-multiple) binding limit since outputs are at least as wide.
+    let budget = ctx.limits.max_slab_elements(elem);
+    SlabPlan::new(planes, plan.len() / planes, halo, budget, elem)
+}
+
+/// Streams `data` through the device slab by slab, two slabs in flight.
+fn stream<O: Element, I: Input>(
+    ctx: &GpuContext,
+    plan: &Plan,
+    data: &[I],
+    coefs: &CoefTable,
+    kind: &RunKind,
+) -> Result<Vec<Vec<O>>> {
+    let slabs = slab_plan(ctx, plan, kind)?;
+    let coef_bytes = coefs.len() as u64 * kind.stored.real().size();
+    if coef_bytes > ctx.limits.max_buffer_size {
         return Err(Error::ExceedsGpuLimits {
             what: "the coefficients of the requested axes".into(),
             needed: coef_bytes,
-            limit: limits.max_buffer_size,
+            limit: ctx.limits.max_buffer_size,
         });
     }
-
-    let mut outputs = vec![vec![T::from_f64(f64::NAN); plan.len()]; plan.axes.len()];
+    let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; kind.outputs(plan)];
     let mut ws = ctx.take_workspace();
     ctx.scoped("computing a gradient", || {
-        run_slabs(ctx, plan, data, &slabs, &coefs, &mut ws, &mut outputs)
+        stream_slabs(ctx, plan, data, &slabs, coefs, kind, &mut ws, &mut outputs)
     })?;
     ctx.return_workspace(ws);
     Ok(outputs)
 }
 
-fn run_slabs<T: Element>(
+/// A slab submitted and not yet read back.
+struct InFlight {
+    set: usize,
+    elements: std::ops::Range<usize>,
+    submission: wgpu::SubmissionIndex,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stream_slabs<O: Element, I: Input>(
     ctx: &GpuContext,
     plan: &Plan,
-    data: &[T],
+    data: &[I],
     slabs: &SlabPlan,
-    coefs: &CoefTable<T>,
+    coefs: &CoefTable,
+    kind: &RunKind,
     ws: &mut Workspace,
-    outputs: &mut [Vec<T>],
+    outputs: &mut [Vec<O>],
 ) -> Result<()> {
     use wgpu::BufferUsages as U;
-    let elem = Real::of::<T>().size();
     let plane_len = slabs.plane_len;
-    upload_coefficients(ctx, ws, coefs);
+    let coef_buffer = transfer::ensure(
+        ctx,
+        &mut ws.coefs,
+        "ndgrad coefficients",
+        coef_bytes(coefs, kind),
+        U::STORAGE | U::COPY_DST,
+    );
+    transfer::upload(ctx, coef_buffer, &coefs.bytes(kind.stored));
+    let coef_buffer = coef_buffer.clone();
+    let spares = transfer::spares(ctx, &mut ws.spares);
     let mut pipelines = HashMap::new();
-    for slab in &slabs.slabs {
+    let mut in_flight: Option<InFlight> = None;
+    for (k, slab) in slabs.slabs.iter().enumerate() {
+        let set_index = k % 2;
+        let set = &mut ws.sets[set_index];
         let loaded = &data[slab.load.start * plane_len..slab.load.end * plane_len];
-        upload_input(ctx, ws, loaded);
+        let input = transfer::upload_input(ctx, &mut set.input, loaded);
         let computed = slab.compute.start * plane_len..slab.compute.end * plane_len;
-        let out_bytes = computed.len() as u64 * elem;
-        for ((ax, ax_coefs), output) in plan.axes.iter().zip(&coefs.axes).zip(outputs.iter_mut()) {
-            let view = AxisView::new(ax, &plan.shape, slab, plane_len);
-            let jobs = jobs::<T>(ctx, ax, ax_coefs, &view)?;
-            let out_buffer = transfer::ensure(
-                ctx,
-                &mut ws.output,
-                "ndgrad output",
-                out_bytes,
-                U::STORAGE | U::COPY_SRC | U::COPY_DST,
-            );
-            if ctx.poison {
-                transfer::poison(ctx, out_buffer, computed.len(), elem);
-            }
-            transfer::ensure(
-                ctx,
-                &mut ws.staging,
-                "ndgrad staging",
-                out_bytes,
-                U::MAP_READ | U::COPY_DST,
-            );
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("ndgrad gradient"),
-                });
-            encode(
-                ctx,
-                &mut encoder,
-                ws,
-                &jobs,
-                &mut pipelines,
-                loaded.len(),
-                computed.len(),
-                elem,
-                None,
-            )?;
-            let (out_buffer, staging) = (ws.output.as_ref(), ws.staging.as_ref());
-            let (out_buffer, staging) = (
-                out_buffer.expect("created above"),
-                staging.expect("created above"),
-            );
-            encoder.copy_buffer_to_buffer(out_buffer, 0, staging, 0, out_bytes);
-            ctx.queue.submit([encoder.finish()]);
-            transfer::read_back(ctx, staging, &mut output[computed.clone()])?;
+        let out_bytes = computed.len() as u64 * kind.stored.size();
+        let jobs = slab_jobs(ctx, kind, plan, coefs, slab, plane_len)?;
+        let out_buffers = set.ensure_outputs(ctx, outputs.len(), out_bytes, kind.stored);
+        let params = upload_params(ctx, &mut set.params, &jobs);
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("ndgrad gradient"),
+            });
+        let bindings = Bindings {
+            params: &params,
+            input: (&input, kind.input.buffer_bytes(loaded.len() as u64)),
+            coefs: &coef_buffer,
+            outputs: out_buffers.iter().map(|b| (b, out_bytes)).collect(),
+            spares: &spares,
+            real_size: kind.stored.real().size(),
+        };
+        encode(ctx, &mut encoder, &jobs, &mut pipelines, &bindings, None)?;
+        set.copy_to_staging(&mut encoder, out_bytes);
+        let submission = ctx.queue.submit([encoder.finish()]);
+        if let Some(done) = in_flight.take() {
+            read_slab(ctx, &ws.sets[done.set], done, outputs)?;
         }
+        in_flight = Some(InFlight {
+            set: set_index,
+            elements: computed,
+            submission,
+        });
+    }
+    if let Some(done) = in_flight.take() {
+        read_slab(ctx, &ws.sets[done.set], done, outputs)?;
     }
     Ok(())
 }
 
-/// Uploads the coefficient table into the workspace.
-pub(super) fn upload_coefficients<T: Element>(
+fn coef_bytes(coefs: &CoefTable, kind: &RunKind) -> u64 {
+    coefs.len() as u64 * kind.stored.real().size()
+}
+
+/// Reads the outputs of a finished slab into the host outputs.
+fn read_slab<O: Element>(
     ctx: &GpuContext,
-    ws: &mut Workspace,
-    coefs: &CoefTable<T>,
-) {
-    let buffer = transfer::ensure(
-        ctx,
-        &mut ws.coefs,
-        "ndgrad coefficients",
-        std::mem::size_of_val(coefs.values.as_slice()) as u64,
-        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-    );
-    transfer::upload(ctx, buffer, bytemuck::cast_slice(&coefs.values));
+    set: &SlabBuffers,
+    done: InFlight,
+    outputs: &mut [Vec<O>],
+) -> Result<()> {
+    let mut dsts: Vec<&mut [O]> = outputs
+        .iter_mut()
+        .map(|o| &mut o[done.elements.clone()])
+        .collect();
+    transfer::read_back_many(ctx, &set.staging, &mut dsts, done.submission)
 }
 
-/// Uploads one slab of input into the workspace.
-pub(super) fn upload_input<T: Element>(ctx: &GpuContext, ws: &mut Workspace, loaded: &[T]) {
-    let buffer = transfer::ensure(
-        ctx,
-        &mut ws.input,
-        "ndgrad input slab",
-        std::mem::size_of_val(loaded) as u64,
-        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-    );
-    transfer::upload(ctx, buffer, bytemuck::cast_slice(loaded));
+/// The size of one parameter slot: the largest parameter struct, aligned as
+/// a uniform binding offset must be.
+fn params_slot(ctx: &GpuContext) -> u64 {
+    (std::mem::size_of::<FusedParams>().max(std::mem::size_of::<DispatchParams>()) as u64)
+        .next_multiple_of(u64::from(ctx.limits.uniform_offset_alignment))
 }
 
-/// Records `jobs` as one compute pass: their parameters are uploaded into
-/// the workspace's parameter buffer (one aligned slot each), the input holds
-/// `input_len` elements and the output `output_len`, both already in `ws`.
-/// `timestamps` are written at the pass's beginning and end (for timing).
-#[allow(clippy::too_many_arguments)]
+/// The parameters of `jobs`, one aligned slot each.
+pub(super) fn params_bytes(ctx: &GpuContext, jobs: &[Job]) -> Vec<u8> {
+    let slot = params_slot(ctx) as usize;
+    let mut bytes = vec![0u8; slot * jobs.len()];
+    for (k, job) in jobs.iter().enumerate() {
+        let p = job.params.bytes();
+        bytes[k * slot..k * slot + p.len()].copy_from_slice(p);
+    }
+    bytes
+}
+
+/// Writes the parameters of `jobs` into `slot`'s buffer (grown if needed).
+pub(super) fn upload_params(
+    ctx: &GpuContext,
+    slot: &mut Option<wgpu::Buffer>,
+    jobs: &[Job],
+) -> wgpu::Buffer {
+    let bytes = params_bytes(ctx, jobs);
+    let buffer = transfer::ensure(
+        ctx,
+        slot,
+        "ndgrad dispatch parameters",
+        bytes.len() as u64,
+        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    );
+    transfer::upload(ctx, buffer, &bytes);
+    buffer.clone()
+}
+
+/// The buffers the dispatches of one submission bind.
+pub(super) struct Bindings<'a> {
+    /// The parameters, one slot per job ([`params_bytes`]).
+    pub(super) params: &'a wgpu::Buffer,
+    /// The input and its bytes.
+    pub(super) input: (&'a wgpu::Buffer, u64),
+    /// The whole coefficient table.
+    pub(super) coefs: &'a wgpu::Buffer,
+    /// Each output and its bytes.
+    pub(super) outputs: Vec<(&'a wgpu::Buffer, u64)>,
+    /// Small buffers bound to the fused kernel's unused outputs.
+    pub(super) spares: &'a [wgpu::Buffer],
+    /// Bytes per coefficient.
+    pub(super) real_size: u64,
+}
+
+/// Records `jobs` as one compute pass over `bindings`. `timestamps` are
+/// written at the pass's beginning and end (for timing).
 pub(super) fn encode(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
-    ws: &mut Workspace,
     jobs: &[Job],
     pipelines: &mut HashMap<Specialization, wgpu::ComputePipeline>,
-    input_len: usize,
-    output_len: usize,
-    elem: u64,
+    bindings: &Bindings<'_>,
     timestamps: Option<wgpu::ComputePassTimestampWrites<'_>>,
 ) -> Result<()> {
     for job in jobs {
@@ -395,49 +704,20 @@ pub(super) fn encode(
             slot.insert(ctx.pipeline(job.spec)?);
         }
     }
-    let slot = (std::mem::size_of::<DispatchParams>() as u64)
-        .next_multiple_of(u64::from(ctx.limits.uniform_offset_alignment));
-    let mut params_bytes = vec![0u8; (slot * jobs.len() as u64) as usize];
-    for (k, job) in jobs.iter().enumerate() {
-        let at = k * slot as usize;
-        params_bytes[at..at + std::mem::size_of::<DispatchParams>()]
-            .copy_from_slice(bytemuck::bytes_of(&job.params));
-    }
-    let params_buffer = transfer::ensure(
-        ctx,
-        &mut ws.params,
-        "ndgrad dispatch parameters",
-        params_bytes.len() as u64,
-        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-    );
-    transfer::upload(ctx, params_buffer, &params_bytes);
-    let missing = || Error::Gpu {
-        during: "recording a dispatch".into(),
-        message: "a workspace buffer was not created".into(),
-    };
-    let input = ws.input.as_ref().ok_or_else(missing)?;
-    let coefs = ws.coefs.as_ref().ok_or_else(missing)?;
-    let params = ws.params.as_ref().ok_or_else(missing)?;
-    let output = ws.output.as_ref().ok_or_else(missing)?;
+    let slot = params_slot(ctx);
+    let groups = jobs
+        .iter()
+        .enumerate()
+        .map(|(k, job)| bind_group(ctx, job, k as u64 * slot, bindings))
+        .collect::<Vec<_>>();
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some("ndgrad"),
         timestamp_writes: timestamps,
     });
-    for (k, job) in jobs.iter().enumerate() {
-        let bind_group = bind_group(
-            ctx,
-            (params, k as u64 * slot),
-            (input, input_len as u64 * elem),
-            (
-                coefs,
-                job.coef_window.0 as u64 * elem,
-                job.coef_window.1 as u64 * elem,
-            ),
-            (output, output_len as u64 * elem),
-        );
+    for (job, group) in jobs.iter().zip(&groups) {
         let grid = grid(ctx, job.params.threads())?;
         pass.set_pipeline(&pipelines[&job.spec]);
-        pass.set_bind_group(0, &bind_group, &[]);
+        pass.set_bind_group(0, group, &[]);
         pass.dispatch_workgroups(grid.x, grid.y, grid.z);
     }
     Ok(())
@@ -455,15 +735,12 @@ pub(crate) fn grid(ctx: &GpuContext, threads: u64) -> Result<Grid> {
     })
 }
 
-/// The bind group of one dispatch: (buffer, offset) of its parameters,
-/// (buffer, bytes) of the input, (buffer, offset, bytes) of its coefficient
-/// window, (buffer, bytes) of the output.
-pub(crate) fn bind_group(
+/// The bind group of one job, its parameters at `params_offset`.
+fn bind_group(
     ctx: &GpuContext,
-    params: (&wgpu::Buffer, u64),
-    input: (&wgpu::Buffer, u64),
-    coefs: (&wgpu::Buffer, u64, u64),
-    output: (&wgpu::Buffer, u64),
+    job: &Job,
+    params_offset: u64,
+    b: &Bindings<'_>,
 ) -> wgpu::BindGroup {
     let binding = |buffer, offset, size: u64| {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -472,30 +749,50 @@ pub(crate) fn bind_group(
             size: wgpu::BufferSize::new(size.next_multiple_of(4)),
         })
     };
+    let params_size = job.params.bytes().len() as u64;
+    let mut entries = vec![
+        wgpu::BindGroupEntry {
+            binding: 0,
+            resource: binding(b.params, params_offset, params_size),
+        },
+        wgpu::BindGroupEntry {
+            binding: 1,
+            resource: binding(b.input.0, 0, b.input.1),
+        },
+        wgpu::BindGroupEntry {
+            binding: 2,
+            resource: binding(
+                b.coefs,
+                job.coef_window.0 as u64 * b.real_size,
+                job.coef_window.1.max(1) as u64 * b.real_size,
+            ),
+        },
+    ];
+    let layout = job.spec.kernel.layout();
+    match layout {
+        super::kernels::Layout::PerAxis => {
+            let (out, bytes) = b.outputs[job.output];
+            entries.push(wgpu::BindGroupEntry {
+                binding: 3,
+                resource: binding(out, 0, bytes),
+            });
+        }
+        super::kernels::Layout::Fused => {
+            for k in 0..FUSED_MAX_OUTPUTS {
+                let resource = match b.outputs.get(k) {
+                    Some(&(out, bytes)) => binding(out, 0, bytes),
+                    None => binding(&b.spares[k], 0, b.spares[k].size()),
+                };
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 3 + k as u32,
+                    resource,
+                });
+            }
+        }
+    }
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("ndgrad dispatch"),
-        layout: &ctx.bind_group_layout,
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: binding(
-                    params.0,
-                    params.1,
-                    std::mem::size_of::<DispatchParams>() as u64,
-                ),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: binding(input.0, 0, input.1),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: binding(coefs.0, coefs.1, coefs.2),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: binding(output.0, 0, output.1),
-            },
-        ],
+        layout: ctx.bind_group_layout(layout),
+        entries: &entries,
     })
 }

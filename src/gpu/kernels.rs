@@ -1,9 +1,11 @@
 //! The WGSL kernels: their sources, the parameters they take, the bind group
-//! layout they share, how they are specialised, and the dispatch geometry.
+//! layouts they use, how they are specialised, and the dispatch geometry.
 
 use std::borrow::Cow;
 
-/// The element type a kernel computes in; picks the WGSL type prelude.
+use crate::element::{f16, same_type, Element, Input};
+
+/// The type a kernel computes in; picks the Real prelude.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Real {
     F32,
@@ -11,16 +13,6 @@ pub(crate) enum Real {
 }
 
 impl Real {
-    /// The compute type of the element type `T` (the sealed [`crate::Element`]
-    /// types are exactly `f32` and `f64`).
-    pub(crate) fn of<T: crate::Element>() -> Real {
-        if std::mem::size_of::<T>() == 8 {
-            Real::F64
-        } else {
-            Real::F32
-        }
-    }
-
     /// Bytes per element.
     pub(crate) fn size(self) -> u64 {
         match self {
@@ -30,44 +22,172 @@ impl Real {
     }
 }
 
+/// The type a kernel writes its results in; picks the output prelude and,
+/// with it, the compute type: f16 results are computed in f32 and rounded
+/// once (f16 arithmetic would lose three digits, and integer inputs above
+/// 65,504 would overflow it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Stored {
+    F16,
+    F32,
+    F64,
+}
+
+impl Stored {
+    /// The stored type of the element type `O`.
+    pub(crate) fn of<O: Element>() -> Stored {
+        if same_type::<O, f16>() {
+            Stored::F16
+        } else if same_type::<O, f32>() {
+            Stored::F32
+        } else {
+            Stored::F64
+        }
+    }
+
+    /// The type the kernel computes in.
+    pub(crate) fn real(self) -> Real {
+        match self {
+            Stored::F16 | Stored::F32 => Real::F32,
+            Stored::F64 => Real::F64,
+        }
+    }
+
+    /// Bytes per element.
+    pub(crate) fn size(self) -> u64 {
+        match self {
+            Stored::F16 => 2,
+            Stored::F32 => 4,
+            Stored::F64 => 8,
+        }
+    }
+}
+
+/// The element type of the input as the GPU holds it; picks the input
+/// prelude. 8- and 16-bit types are packed into `u32` words (WGSL has no
+/// narrower storage types) and unpacked by index in the shader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum InputKind {
+    U8,
+    U16,
+    I16,
+    I32,
+    F16,
+    F32,
+    F64,
+}
+
+impl InputKind {
+    /// The kind of the input type `I`.
+    pub(crate) fn of<I: Input>() -> InputKind {
+        match I::NUMPY_NAME {
+            "uint8" => InputKind::U8,
+            "uint16" => InputKind::U16,
+            "int16" => InputKind::I16,
+            "int32" => InputKind::I32,
+            "float16" => InputKind::F16,
+            "float32" => InputKind::F32,
+            _ => InputKind::F64,
+        }
+    }
+
+    /// Bytes per element.
+    pub(crate) fn size(self) -> u64 {
+        match self {
+            InputKind::U8 => 1,
+            InputKind::U16 | InputKind::I16 | InputKind::F16 => 2,
+            InputKind::I32 | InputKind::F32 => 4,
+            InputKind::F64 => 8,
+        }
+    }
+
+    /// Bytes of a buffer holding `len` elements: whole 4-byte words, since
+    /// the shader reads packed inputs a word at a time.
+    pub(crate) fn buffer_bytes(self, len: u64) -> u64 {
+        (len * self.size()).next_multiple_of(4).max(4)
+    }
+
+    /// Every kind, for tests that visit them all.
+    #[cfg(test)]
+    pub(crate) const ALL: [InputKind; 7] = [
+        InputKind::U8,
+        InputKind::U16,
+        InputKind::I16,
+        InputKind::I32,
+        InputKind::F16,
+        InputKind::F32,
+        InputKind::F64,
+    ];
+}
+
 /// One kernel of `shaders/`, before specialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
-    /// `shaders/interior.wgsl`.
+    /// `shaders/interior.wgsl`: one axis's interior points.
     Interior,
-    /// `shaders/boundary.wgsl`.
+    /// `shaders/boundary.wgsl`: one axis's first or last point.
     Boundary,
     /// `shaders/copy.wgsl` (the measuring yardstick).
     Copy,
+    /// `shaders/fused.wgsl`: every requested axis, or their magnitude, in
+    /// one pass.
+    Fused,
 }
 
-/// Composes a kernel's WGSL from fixed files: the type prelude, the shared
-/// dispatch definitions, the kernel body. `concat!` of `include_str!`s, so the
-/// text is known at compile time and never generated.
+/// Composes a kernel's WGSL from fixed files: the output prelude, the Real
+/// prelude, the input prelude, `common.wgsl`, then the kernel's own files.
+/// `concat!` of `include_str!`s, so the text is known at compile time and
+/// never generated.
 macro_rules! compose {
-    ($prelude:literal, $body:literal) => {
-        concat!(
-            include_str!(concat!("../../shaders/", $prelude)),
-            include_str!("../../shaders/dispatch.wgsl"),
-            include_str!(concat!("../../shaders/", $body)),
-        )
+    ($($file:literal),*) => {
+        concat!($(include_str!(concat!("../../shaders/", $file))),*)
+    };
+}
+
+/// [`compose!`] for each output type.
+macro_rules! by_stored {
+    ($stored:expr, $input:literal, $($body:literal),*) => {
+        match $stored {
+            Stored::F32 => compose!("output_f32.wgsl", "real_f32.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F16 => compose!("output_f16.wgsl", "real_f32.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F64 => compose!("output_f64.wgsl", "real_f64.wgsl", $input, "common.wgsl", $($body),*),
+        }
+    };
+}
+
+/// [`by_stored!`] for each input type.
+macro_rules! by_input {
+    ($input:expr, $stored:expr, $($body:literal),*) => {
+        match $input {
+            InputKind::U8 => by_stored!($stored, "input_u8.wgsl", $($body),*),
+            InputKind::U16 => by_stored!($stored, "input_u16.wgsl", $($body),*),
+            InputKind::I16 => by_stored!($stored, "input_i16.wgsl", $($body),*),
+            InputKind::I32 => by_stored!($stored, "input_i32.wgsl", $($body),*),
+            InputKind::F16 => by_stored!($stored, "input_f16.wgsl", $($body),*),
+            InputKind::F32 => by_stored!($stored, "input_f32.wgsl", $($body),*),
+            InputKind::F64 => by_stored!($stored, "input_f64.wgsl", $($body),*),
+        }
     };
 }
 
 impl Kernel {
     /// Every kernel, for tests that visit them all.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 3] = [Kernel::Interior, Kernel::Boundary, Kernel::Copy];
+    pub(crate) const ALL: [Kernel; 4] = [
+        Kernel::Interior,
+        Kernel::Boundary,
+        Kernel::Copy,
+        Kernel::Fused,
+    ];
 
-    /// The composed WGSL source of this kernel in `real`.
-    pub(crate) fn source(self, real: Real) -> &'static str {
-        match (self, real) {
-            (Kernel::Interior, Real::F32) => compose!("real_f32.wgsl", "interior.wgsl"),
-            (Kernel::Interior, Real::F64) => compose!("real_f64.wgsl", "interior.wgsl"),
-            (Kernel::Boundary, Real::F32) => compose!("real_f32.wgsl", "boundary.wgsl"),
-            (Kernel::Boundary, Real::F64) => compose!("real_f64.wgsl", "boundary.wgsl"),
-            (Kernel::Copy, Real::F32) => compose!("real_f32.wgsl", "copy.wgsl"),
-            (Kernel::Copy, Real::F64) => compose!("real_f64.wgsl", "copy.wgsl"),
+    /// The composed WGSL source of this kernel reading `input` and writing
+    /// `stored`.
+    pub(crate) fn source(self, input: InputKind, stored: Stored) -> &'static str {
+        match self {
+            Kernel::Interior => by_input!(input, stored, "dispatch.wgsl", "interior.wgsl"),
+            Kernel::Boundary => by_input!(input, stored, "dispatch.wgsl", "boundary.wgsl"),
+            Kernel::Copy => by_input!(input, stored, "dispatch.wgsl", "copy.wgsl"),
+            Kernel::Fused => by_input!(input, stored, "fused.wgsl"),
         }
     }
 
@@ -77,6 +197,7 @@ impl Kernel {
             Kernel::Interior => "interior",
             Kernel::Boundary => "boundary",
             Kernel::Copy => "copy",
+            Kernel::Fused => "fused",
         }
     }
 }
@@ -86,12 +207,15 @@ impl Kernel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Specialization {
     pub(crate) kernel: Kernel,
-    pub(crate) real: Real,
+    pub(crate) input: InputKind,
+    pub(crate) stored: Stored,
     pub(crate) workgroup_size: u32,
     /// `NON_UNIFORM` of the interior kernel (false for the others).
     pub(crate) non_uniform: bool,
-    /// `EDGE_ORDER` of the boundary kernel (1 for the others).
+    /// `EDGE_ORDER` of the boundary and fused kernels (1 for the others).
     pub(crate) edge_order: u32,
+    /// `MAGNITUDE` of the fused kernel (false for the others).
+    pub(crate) magnitude: bool,
 }
 
 impl Specialization {
@@ -103,21 +227,36 @@ impl Specialization {
         match self.kernel {
             Kernel::Interior => c.push(("NON_UNIFORM", f64::from(u8::from(self.non_uniform)))),
             Kernel::Boundary => c.push(("EDGE_ORDER", f64::from(self.edge_order))),
+            Kernel::Fused => {
+                c.push(("EDGE_ORDER", f64::from(self.edge_order)));
+                c.push(("MAGNITUDE", f64::from(u8::from(self.magnitude))));
+            }
             Kernel::Copy => {}
         }
         c
     }
 
+    /// The composed source.
+    pub(crate) fn source(&self) -> &'static str {
+        self.kernel.source(self.input, self.stored)
+    }
+
     /// A label for the pipeline, for graphics debuggers and error messages.
     pub(crate) fn label(&self) -> String {
         format!(
-            "ndgrad {:?} {:?} wg{} nonuniform={} edge_order={}",
-            self.kernel, self.real, self.workgroup_size, self.non_uniform, self.edge_order
+            "ndgrad {:?} {:?}->{:?} wg{} nonuniform={} edge_order={} magnitude={}",
+            self.kernel,
+            self.input,
+            self.stored,
+            self.workgroup_size,
+            self.non_uniform,
+            self.edge_order,
+            self.magnitude
         )
     }
 }
 
-/// The parameters of one dispatch: mirrors `struct Dispatch` in
+/// The parameters of one per-axis dispatch: mirrors `struct Dispatch` in
 /// `shaders/dispatch.wgsl` field for field; change both together.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
@@ -143,10 +282,66 @@ impl DispatchParams {
     }
 }
 
-/// The bind group layout every kernel uses: `p` (uniform), `f` (read-only
-/// input), `coef` (read-only coefficients), `out` (output); see
-/// `shaders/dispatch.wgsl`.
-pub(crate) fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
+/// The most axes the fused kernel takes (`array<FusedAxis, 8>` in
+/// `shaders/fused.wgsl`).
+pub(crate) const FUSED_MAX_AXES: usize = 8;
+
+/// The most outputs the fused kernel writes (`out0` .. `out3`).
+pub(crate) const FUSED_MAX_OUTPUTS: usize = 4;
+
+/// One axis of a fused dispatch: mirrors `struct FusedAxis` in
+/// `shaders/fused.wgsl` field for field; change both together.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct FusedAxis {
+    pub(crate) n: u32,
+    pub(crate) inner: u32,
+    pub(crate) lane_origin: u32,
+    pub(crate) n_global: u32,
+    pub(crate) coef_interior: u32,
+    pub(crate) coef_first: u32,
+    pub(crate) coef_last: u32,
+    pub(crate) non_uniform: u32,
+    pub(crate) first_tap: u32,
+    pub(crate) last_tap: u32,
+    pub(crate) _pad0: u32,
+    pub(crate) _pad1: u32,
+}
+
+/// The parameters of one fused dispatch: mirrors `struct Fused` in
+/// `shaders/fused.wgsl` field for field; change both together.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct FusedParams {
+    pub(crate) first: u32,
+    pub(crate) count: u32,
+    pub(crate) axes: u32,
+    pub(crate) _pad: u32,
+    pub(crate) axis: [FusedAxis; FUSED_MAX_AXES],
+}
+
+/// The two bind group layouts: the per-axis kernels' and the fused kernel's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Layout {
+    /// `p` (uniform), `f`, `coef`, `out`: `shaders/dispatch.wgsl`.
+    PerAxis,
+    /// `p` (uniform), `f`, `coef`, `out0` .. `out3`: `shaders/fused.wgsl`.
+    Fused,
+}
+
+impl Kernel {
+    /// The bind group layout the kernel uses.
+    pub(crate) fn layout(self) -> Layout {
+        match self {
+            Kernel::Fused => Layout::Fused,
+            _ => Layout::PerAxis,
+        }
+    }
+}
+
+/// The bind group layout of `layout`: binding 0 the uniform parameters,
+/// 1 the read-only input, 2 the read-only coefficients, 3.. the outputs.
+pub(crate) fn bind_group_layout(device: &wgpu::Device, layout: Layout) -> wgpu::BindGroupLayout {
     let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -157,37 +352,39 @@ pub(crate) fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout 
         },
         count: None,
     };
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some("ndgrad dispatch"),
-        entries: &[
-            wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: wgpu::BufferSize::new(
-                        std::mem::size_of::<DispatchParams>() as u64
-                    ),
-                },
-                count: None,
+    let (params_size, outputs) = match layout {
+        Layout::PerAxis => (std::mem::size_of::<DispatchParams>(), 1),
+        Layout::Fused => (std::mem::size_of::<FusedParams>(), FUSED_MAX_OUTPUTS as u32),
+    };
+    let mut entries = vec![
+        wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: wgpu::BufferSize::new(params_size as u64),
             },
-            storage(1, true),
-            storage(2, true),
-            storage(3, false),
-        ],
+            count: None,
+        },
+        storage(1, true),
+        storage(2, true),
+    ];
+    entries.extend((0..outputs).map(|k| storage(3 + k, false)));
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(match layout {
+            Layout::PerAxis => "ndgrad per-axis dispatch",
+            Layout::Fused => "ndgrad fused dispatch",
+        }),
+        entries: &entries,
     })
 }
 
-/// Creates the shader module of `kernel` in `real`.
-pub(crate) fn shader_module(
-    device: &wgpu::Device,
-    kernel: Kernel,
-    real: Real,
-) -> wgpu::ShaderModule {
+/// Creates the shader module of `spec`'s kernel, input and output types.
+pub(crate) fn shader_module(device: &wgpu::Device, spec: &Specialization) -> wgpu::ShaderModule {
     device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(kernel.entry_point()),
-        source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(kernel.source(real))),
+        label: Some(spec.kernel.entry_point()),
+        source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(spec.source())),
     })
 }
 
@@ -278,8 +475,20 @@ mod tests {
     }
 
     #[test]
-    fn dispatch_params_match_the_wgsl_struct_size() {
+    fn params_match_the_wgsl_struct_sizes() {
         // Twelve u32 in shaders/dispatch.wgsl.
         assert_eq!(std::mem::size_of::<DispatchParams>(), 48);
+        // Four u32 and eight FusedAxis of twelve u32 in shaders/fused.wgsl.
+        assert_eq!(std::mem::size_of::<FusedAxis>(), 48);
+        assert_eq!(std::mem::size_of::<FusedParams>(), 16 + 8 * 48);
+    }
+
+    #[test]
+    fn packed_inputs_fill_whole_words() {
+        assert_eq!(InputKind::U8.buffer_bytes(5), 8);
+        assert_eq!(InputKind::U16.buffer_bytes(3), 8);
+        assert_eq!(InputKind::F16.buffer_bytes(4), 8);
+        assert_eq!(InputKind::F64.buffer_bytes(3), 24);
+        assert_eq!(InputKind::U8.buffer_bytes(0), 4);
     }
 }

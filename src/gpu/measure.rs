@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use ndarray::{ArrayBase, Data, Dimension};
 
 use super::context::GpuContext;
-use super::execute::{self, AxisView, CoefTable, Job};
-use super::kernels::{DispatchParams, Kernel, Real, Specialization};
+use super::execute::{self, Bindings, CoefTable, Job, Params, RunKind};
+use super::kernels::{DispatchParams, InputKind, Kernel, Specialization, Stored};
 use super::slab::Slab;
 use super::transfer;
+use crate::dispatch::Request;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
@@ -151,13 +152,19 @@ impl GpuContext {
     {
         let plan = Plan::new(f.shape(), opts)?;
         self.check_health()?;
-        let real = Real::of::<T>();
-        if real == Real::F64 && !self.supports_f64() {
+        let stored = Stored::of::<T>();
+        if stored == Stored::F64 && !self.supports_f64() {
             return Err(Error::NoF64 {
                 adapter: self.adapter_info().name.clone(),
             });
         }
-        let elem = real.size();
+        if stored == Stored::F16 && !self.supports_f16() {
+            return Err(Error::Gpu {
+                during: "timing the kernels".into(),
+                message: "f16 kernels need SHADER_F16, which the device lacks".into(),
+            });
+        }
+        let elem = stored.size();
         let len = plan.len();
         if plan.axes.is_empty() || len == 0 {
             return Err(Error::ExceedsGpuLimits {
@@ -192,51 +199,71 @@ impl GpuContext {
         ws: &mut transfer::Workspace,
         repeats: usize,
     ) -> Result<KernelTimings> {
-        let real = Real::of::<T>();
-        let elem = real.size();
+        let stored = Stored::of::<T>();
+        let elem = stored.size();
         let len = plan.len();
-        let align = (self.limits.storage_offset_alignment as usize / elem as usize).max(1);
-        let coefs = CoefTable::<T>::new(plan, align);
-        execute::upload_coefficients(self, ws, &coefs);
-        execute::upload_input(self, ws, data);
-        transfer::ensure(
+        let coefs = CoefTable::new(plan, execute::coefficient_alignment(self, stored));
+        let kind = RunKind {
+            input: InputKind::of::<T>(),
+            stored,
+            path: execute::choose_path(self, plan, Request::Components, &coefs, stored),
+            edge_order: plan.axes[0].stencil.edge_order().get() as u32,
+        };
+        let outputs = kind.outputs(plan);
+        let coef_buffer = transfer::ensure(
             self,
-            &mut ws.output,
-            "ndgrad output",
-            len as u64 * elem,
-            wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-        );
+            &mut ws.coefs,
+            "ndgrad coefficients",
+            coefs.len() as u64 * stored.real().size(),
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        )
+        .clone();
+        transfer::upload(self, &coef_buffer, &coefs.bytes(stored));
+        let spares = transfer::spares(self, &mut ws.spares);
+        let [set, copy_set] = &mut ws.sets;
+        let input = transfer::upload_input(self, &mut set.input, data);
+        let out_buffers = set.ensure_outputs(self, outputs, len as u64 * elem, stored);
 
         let whole = Slab {
             load: 0..plan.shape[0],
             compute: 0..plan.shape[0],
         };
-        let plane_len = len / plan.shape[0];
-        let mut gradient_jobs = Vec::new();
-        for (ax, ax_coefs) in plan.axes.iter().zip(&coefs.axes) {
-            let view = AxisView::new(ax, &plan.shape, &whole, plane_len);
-            gradient_jobs.extend(execute::jobs::<T>(self, ax, ax_coefs, &view)?);
-        }
-        let copy_job = || Job {
-            spec: Specialization {
-                kernel: Kernel::Copy,
-                real,
-                workgroup_size: self.limits.workgroup_size,
-                non_uniform: false,
-                edge_order: 1,
-            },
-            params: DispatchParams {
-                o_count: 1,
-                n: len as u32,
-                inner: 1,
-                i_count: len as u32,
-                ..DispatchParams::default()
-            },
-            coef_window: (0, 1),
+        let gradient_jobs =
+            execute::slab_jobs(self, &kind, plan, &coefs, &whole, len / plan.shape[0])?;
+        let copy_jobs: Vec<Job> = (0..outputs)
+            .map(|output| Job {
+                spec: Specialization {
+                    kernel: Kernel::Copy,
+                    input: kind.input,
+                    stored,
+                    workgroup_size: self.limits.workgroup_size,
+                    non_uniform: false,
+                    edge_order: 1,
+                    magnitude: false,
+                },
+                params: Params::Axis(DispatchParams {
+                    o_count: 1,
+                    n: len as u32,
+                    inner: 1,
+                    i_count: len as u32,
+                    ..DispatchParams::default()
+                }),
+                coef_window: (0, 1),
+                output,
+            })
+            .collect();
+        let gradient_params = execute::upload_params(self, &mut set.params, &gradient_jobs);
+        let copy_params = execute::upload_params(self, &mut copy_set.params, &copy_jobs);
+        let bindings = |params| Bindings {
+            params,
+            input: (&input, kind.input.buffer_bytes(len as u64)),
+            coefs: &coef_buffer,
+            outputs: out_buffers.iter().map(|b| (b, len as u64 * elem)).collect(),
+            spares: &spares,
+            real_size: stored.real().size(),
         };
-        let copy_jobs: Vec<Job> = plan.axes.iter().map(|_| copy_job()).collect();
+        let (gradient_bindings, copy_bindings) =
+            (bindings(&gradient_params), bindings(&copy_params));
 
         let timer = if self.supports_timestamps() {
             Some(PassTimer::new(self))
@@ -244,7 +271,7 @@ impl GpuContext {
             None
         };
         let mut pipelines = HashMap::new();
-        let mut run = |ws: &mut transfer::Workspace, jobs: &[Job]| -> Result<Duration> {
+        let mut run = |jobs: &[Job], bindings: &Bindings<'_>| -> Result<Duration> {
             let mut encoder = self
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -253,12 +280,9 @@ impl GpuContext {
             execute::encode(
                 self,
                 &mut encoder,
-                ws,
                 jobs,
                 &mut pipelines,
-                len,
-                len,
-                elem,
+                bindings,
                 timer.as_ref().map(PassTimer::writes),
             )?;
             if let Some(timer) = &timer {
@@ -277,37 +301,28 @@ impl GpuContext {
         };
 
         let out_bytes = len as u64 * elem;
-        transfer::ensure(
-            self,
-            &mut ws.staging,
-            "ndgrad staging",
-            out_bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
         // Allocated once, outside the timed region, as `gradient` allocates
         // its outputs before reading back.
-        let mut downloaded = vec![vec![T::from_f64(f64::NAN); len]; plan.axes.len()];
-        let download = |ws: &transfer::Workspace, outputs: &mut [Vec<T>]| -> Result<Duration> {
-            let output = ws.output.as_ref().expect("created above");
-            let staging = ws.staging.as_ref().expect("created above");
+        let mut downloaded = vec![vec![T::from_f64(f64::NAN); len]; outputs];
+        let download = |set: &transfer::SlabBuffers, host: &mut [Vec<T>]| -> Result<Duration> {
             self.wait()?;
             let start = Instant::now();
-            for host in outputs.iter_mut() {
-                let mut encoder =
-                    self.device
-                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                            label: Some("ndgrad timing download"),
-                        });
-                encoder.copy_buffer_to_buffer(output, 0, staging, 0, out_bytes);
-                self.queue.submit([encoder.finish()]);
-                transfer::read_back(self, staging, host)?;
-            }
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("ndgrad timing download"),
+                });
+            set.copy_to_staging(&mut encoder, out_bytes);
+            let submission = self.queue.submit([encoder.finish()]);
+            let mut dsts: Vec<&mut [T]> = host.iter_mut().map(|v| v.as_mut_slice()).collect();
+            transfer::read_back_many(self, &set.staging, &mut dsts, submission)?;
             Ok(start.elapsed())
         };
-        let upload = |ws: &mut transfer::Workspace| -> Result<Duration> {
+        let mut upload_slot = Some(input.clone());
+        let mut upload = || -> Result<Duration> {
             self.wait()?;
             let start = Instant::now();
-            execute::upload_input(self, ws, data);
+            transfer::upload_input(self, &mut upload_slot, data);
             // An empty submission flushes the queued write.
             self.queue.submit(std::iter::empty::<wgpu::CommandBuffer>());
             self.wait()?;
@@ -320,11 +335,11 @@ impl GpuContext {
         let mut downloads = Vec::with_capacity(repeats);
         for k in 0..repeats + 2 {
             let times = (
-                upload(ws)?,
-                run(ws, &gradient_jobs)?,
-                run(ws, &copy_jobs)?,
+                upload()?,
+                run(&gradient_jobs, &gradient_bindings)?,
+                run(&copy_jobs, &copy_bindings)?,
                 // Last, so that it reads what the copy wrote.
-                download(ws, &mut downloaded)?,
+                download(set, &mut downloaded)?,
             );
             // The first two rounds warm up.
             if k >= 2 {
@@ -346,7 +361,7 @@ impl GpuContext {
         }
 
         let input_bytes = len as u64 * elem;
-        let axes = plan.axes.len() as u64;
+        let axes = outputs as u64;
         Ok(KernelTimings {
             gradient: median(gradient),
             copy: median(copy),

@@ -21,7 +21,7 @@ mod transfer;
 use std::sync::OnceLock;
 
 pub use adapters::{adapters, AdapterSummary};
-pub use context::{GpuContext, GpuLimits, GpuOptions};
+pub use context::{AxisKernels, GpuContext, GpuLimits, GpuOptions};
 pub use measure::{KernelTimings, TimingClock};
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;

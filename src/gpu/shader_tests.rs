@@ -1,15 +1,17 @@
 //! Every composed shader parses and validates with naga, with the override
 //! values the host uses: no GPU needed.
 
-use super::kernels::{Kernel, Real, Specialization};
+use super::kernels::{InputKind, Kernel, Specialization, Stored};
 
 fn validate(spec: &Specialization) {
-    let source = spec.kernel.source(spec.real);
+    let source = spec.source();
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{}:\n{}", spec.label(), e.emit_to_string(source)));
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::FLOAT64,
+        naga::valid::Capabilities::FLOAT64
+            | naga::valid::Capabilities::SHADER_FLOAT16
+            | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
     );
     let info = validator
         .validate(&module)
@@ -31,19 +33,23 @@ fn validate(spec: &Specialization) {
 }
 
 #[test]
-fn every_kernel_validates_in_f32_and_f64_with_every_specialisation() {
+fn every_kernel_validates_for_every_input_output_and_specialisation() {
     let mut count = 0;
     for kernel in Kernel::ALL {
-        for real in [Real::F32, Real::F64] {
-            for workgroup_size in [1, 64, 256] {
-                for non_uniform in [false, true] {
-                    for edge_order in [1, 2] {
+        for input in InputKind::ALL {
+            for stored in [Stored::F16, Stored::F32, Stored::F64] {
+                for workgroup_size in [1, 256] {
+                    for (non_uniform, edge_order, magnitude) in
+                        [(false, 1, false), (true, 2, true), (true, 1, false)]
+                    {
                         validate(&Specialization {
                             kernel,
-                            real,
+                            input,
+                            stored,
                             workgroup_size,
                             non_uniform,
                             edge_order,
+                            magnitude,
                         });
                         count += 1;
                     }
@@ -51,17 +57,41 @@ fn every_kernel_validates_in_f32_and_f64_with_every_specialisation() {
             }
         }
     }
-    assert_eq!(count, 3 * 2 * 3 * 2 * 2);
+    assert_eq!(count, 4 * 7 * 3 * 2 * 3);
 }
 
 #[test]
 fn f64_kernels_need_the_float64_capability() {
     // The f64 prelude really changes the type: without FLOAT64 the validator refuses it.
-    let source = Kernel::Interior.source(Real::F64);
+    let source = Kernel::Interior.source(InputKind::F32, Stored::F64);
     let module = naga::front::wgsl::parse_str(source).expect("parses");
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::empty(),
     );
     assert!(validator.validate(&module).is_err());
+}
+
+/// Only core WGSL: `unpack2x16float` (f16 input) is core, though naga files
+/// it under SHADER_FLOAT16_IN_FLOAT32, which wgpu grants on every backend
+/// but GLES without the extension.
+#[test]
+fn compact_and_f32_inputs_need_no_optional_capability() {
+    for input in [
+        InputKind::U8,
+        InputKind::U16,
+        InputKind::I16,
+        InputKind::I32,
+        InputKind::F16,
+        InputKind::F32,
+    ] {
+        let source = Kernel::Fused.source(input, Stored::F32);
+        let module = naga::front::wgsl::parse_str(source).expect("parses");
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{input:?}: {e:?}"));
+    }
 }

@@ -227,3 +227,167 @@ pub fn assert_matches_reference<T: Element>(
         }
     }
 }
+
+/// An input type the tests can fill with random values across its range.
+pub trait RandomInput: ndgrad::Input {
+    /// A random value; floats in [−100, 100).
+    fn random(rng: &mut Rng) -> Self;
+}
+
+impl RandomInput for u8 {
+    fn random(rng: &mut Rng) -> Self {
+        rng.next_u64() as u8
+    }
+}
+
+impl RandomInput for u16 {
+    fn random(rng: &mut Rng) -> Self {
+        rng.next_u64() as u16
+    }
+}
+
+impl RandomInput for i16 {
+    fn random(rng: &mut Rng) -> Self {
+        rng.next_u64() as i16
+    }
+}
+
+impl RandomInput for i32 {
+    fn random(rng: &mut Rng) -> Self {
+        rng.next_u64() as i32
+    }
+}
+
+impl RandomInput for ndgrad::f16 {
+    fn random(rng: &mut Rng) -> Self {
+        ndgrad::f16::from_f64(rng.range(-100.0, 100.0))
+    }
+}
+
+impl RandomInput for f32 {
+    fn random(rng: &mut Rng) -> Self {
+        rng.range(-100.0, 100.0) as f32
+    }
+}
+
+impl RandomInput for f64 {
+    fn random(rng: &mut Rng) -> Self {
+        rng.range(-100.0, 100.0)
+    }
+}
+
+/// `len` random values of `I`.
+pub fn random_values<I: RandomInput>(rng: &mut Rng, len: usize) -> Vec<I> {
+    (0..len).map(|_| I::random(rng)).collect()
+}
+
+/// The relative precision a GPU result of `O` has: the compute type's
+/// epsilon (f16 results are computed in f32) and the rounding to `O`.
+fn precision<O: Element>() -> (f64, f64, f64) {
+    match std::mem::size_of::<O>() {
+        // f32 compute, then one rounding to f16 (2^-11 relative, doubled for
+        // the double rounding f64 → f32 → f16 against the reference's one).
+        2 => (
+            f64::from(f32::EPSILON),
+            2.0f64.powi(-10),
+            ndgrad::f16::MIN_POSITIVE.to_f64(),
+        ),
+        4 => (
+            f64::from(f32::EPSILON),
+            0.0,
+            4.0 * f64::from(f32::MIN_POSITIVE),
+        ),
+        _ => (f64::EPSILON, 0.0, 0.0),
+    }
+}
+
+/// The tolerance of each element of each requested axis: see
+/// [`assert_matches_reference`] for the compute part; f16 results add one
+/// f16 rounding of the value.
+fn tolerances<I: ndgrad::Input, O: Element>(plan: &Plan, input: &[I]) -> Vec<Vec<f64>> {
+    let (eps, _, floor) = precision::<O>();
+    plan.axes
+        .iter()
+        .map(|ax| {
+            let mut tol = vec![0.0; input.len()];
+            for o in 0..ax.outer {
+                for j in 0..ax.inner {
+                    let sample = |i: usize| input[ax.index(o, i, j)].to_f64();
+                    for i in 0..ax.n {
+                        tol[ax.index(o, i, j)] =
+                            16.0 * eps * tap_magnitude(ax.stencil.tap(i), sample) + floor;
+                    }
+                }
+            }
+            tol
+        })
+        .collect()
+}
+
+fn close(g: f64, e: f64, tol: f64) -> bool {
+    if e.is_nan() {
+        g.is_nan()
+    } else if e.is_infinite() {
+        g == e
+    } else {
+        (g - e).abs() <= tol
+    }
+}
+
+/// Asserts that `got` (results of `O` from input of `I`) equals the
+/// reference's f64 gradient within the tolerances of [`tolerances`].
+pub fn assert_typed_matches_reference<I: ndgrad::Input, O: Element>(
+    input: &[I],
+    shape: &[usize],
+    opts: &GradientOptions,
+    got: &[Vec<O>],
+    context: &str,
+) {
+    let plan = Plan::new(shape, opts).expect("valid options");
+    let expected = ndgrad::reference::gradient::<I, f64>(&plan, input);
+    let tols = tolerances::<I, O>(&plan, input);
+    let (_, rounding, _) = precision::<O>();
+    assert_eq!(got.len(), expected.len(), "{context}: number of outputs");
+    for (k, ax) in plan.axes.iter().enumerate() {
+        assert_eq!(got[k].len(), input.len(), "{context}: axis {}", ax.axis);
+        for (at, (&g, &e)) in got[k].iter().zip(&expected[k]).enumerate() {
+            let g = g.to_f64();
+            // f16 results overflow to ±inf where the value exceeds f16's range.
+            let e_out = O::from_f64(e).to_f64();
+            let ok = close(g, e_out, tols[k][at] + rounding * e.abs())
+                || (e_out.is_infinite() && g == e_out);
+            assert!(
+                ok,
+                "{context}: axis {} flat {at}: GPU {g:e}, reference {e:e}",
+                ax.axis
+            );
+        }
+    }
+}
+
+/// Asserts that `got` equals the square root of the summed squares of the
+/// reference components: the tolerance is the sum of the components'
+/// tolerances, plus a few roundings of the magnitude itself.
+pub fn assert_magnitude_matches_reference<I: ndgrad::Input, O: Element>(
+    input: &[I],
+    shape: &[usize],
+    opts: &GradientOptions,
+    got: &[O],
+    context: &str,
+) {
+    let plan = Plan::new(shape, opts).expect("valid options");
+    let components = ndgrad::reference::gradient::<I, f64>(&plan, input);
+    let tols = tolerances::<I, O>(&plan, input);
+    let (eps, rounding, _) = precision::<O>();
+    assert_eq!(got.len(), input.len(), "{context}: length");
+    for (at, &g) in got.iter().enumerate() {
+        let e = components.iter().map(|c| c[at] * c[at]).sum::<f64>().sqrt();
+        let tol: f64 = tols.iter().map(|t| t[at]).sum::<f64>() + (4.0 * eps + rounding) * e;
+        let g = g.to_f64();
+        let e_out = O::from_f64(e).to_f64();
+        assert!(
+            close(g, e_out, tol) || (e_out.is_infinite() && g == e_out),
+            "{context}: flat {at}: GPU {g:e}, reference {e:e}"
+        );
+    }
+}
