@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::element::{same_type, Element, Input};
+use crate::element::{Element, Input};
 use crate::error::Result;
 use crate::options::Backend;
 use crate::plan::Plan;
@@ -58,33 +58,4 @@ where
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
     }
-}
-
-/// Converts one input element to the output type: exact for integers into
-/// `f64`, one rounding otherwise (as numpy's `astype`).
-fn widen<I: Input, O: Element>(x: I) -> O {
-    O::from_f64(x.to_f64())
-}
-
-/// Components as they are, or combined into the magnitude.
-fn finish<O: Element>(components: Vec<Vec<O>>, request: Request, len: usize) -> Vec<Vec<O>> {
-    match request {
-        Request::Components => components,
-        Request::Magnitude => vec![magnitude_of(&components, len)],
-    }
-}
-
-/// `sqrt(Σ c²)` per element (`len` of them), summed in `f64` in the order of
-/// the components; all zeros when there are none.
-fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
-    (0..len)
-        .map(|k| {
-            // From +0.0: `Sum` for floats starts at -0.0, whose root is -0.0,
-            // where numpy's `sqrt(sum(()))` of no axes is +0.0.
-            let sum = components
-                .iter()
-                .fold(0.0, |s, c| s + c[k].to_f64().powi(2));
-            O::from_f64(sum.sqrt())
-        })
-        .collect()
 }
