@@ -142,6 +142,27 @@ pub enum Error {
         /// The limit it exceeds.
         limit: u64,
     },
+
+    /// A [`crate::gpu::GpuArray`] that cannot serve the operation asked of
+    /// it: a buffer smaller than its shape, one without the usage the
+    /// operation needs (`STORAGE` to be computed on, `COPY_SRC` to be read
+    /// back), or a shape whose element count overflows.
+    #[error("invalid GPU array: {reason}")]
+    InvalidGpuArray {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// f16 results kept on the device for an adapter without 16-bit floats
+    /// in shaders (`wgpu::Features::SHADER_F16`); the host-returning
+    /// functions round f32 results instead.
+    #[error(
+        "the GPU adapter '{adapter}' does not support 16-bit floats (SHADER_F16): ask for f32 results"
+    )]
+    NoF16 {
+        /// The adapter's name.
+        adapter: String,
+    },
 }
 
 /// Short for `Result<T, ndgrad::Error>`.

@@ -15,6 +15,7 @@ mod context;
 mod execute;
 mod kernels;
 mod measure;
+mod resident;
 mod slab;
 mod transfer;
 
@@ -23,6 +24,7 @@ use std::sync::OnceLock;
 pub use adapters::{adapters, AdapterSummary};
 pub use context::{AxisKernels, GpuContext, GpuLimits, GpuOptions};
 pub use measure::{KernelTimings, TimingClock};
+pub use resident::GpuArray;
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;
 
