@@ -3,8 +3,10 @@
 //! kernel moving the same bytes, for 2-D and 3-D f32 with all axes.
 //!
 //! ```text
-//! cargo run --example gpu_fused_vs_per_axis
+//! cargo run --example gpu_fused_vs_per_axis -- [SCALE]
 //! ```
+//!
+//! SCALE (default 1) divides every extent, for quick smoke runs.
 //!
 //! The choice of [`ndgrad::gpu::AxisKernels::Auto`] rests on these figures.
 
@@ -16,7 +18,11 @@ fn main() -> ndgrad::Result<()> {
     let fused = GpuContext::with_options(GpuOptions::new().axis_kernels(AxisKernels::Fused))?;
     let per_axis = GpuContext::with_options(GpuOptions::new().axis_kernels(AxisKernels::PerAxis))?;
     println!("adapter: {}", fused.adapter_info().name);
-    for shape in [vec![2048usize, 2048], vec![160, 160, 160]] {
+    let scale: usize = std::env::args()
+        .nth(1)
+        .map_or(1, |a| a.parse().expect("SCALE is a positive integer"))
+        .max(1);
+    for shape in [vec![2048 / scale, 2048 / scale], vec![160 / scale; 3]] {
         let len: usize = shape.iter().product();
         let f = ArrayD::from_shape_vec(
             IxDyn(&shape),
