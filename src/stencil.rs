@@ -7,6 +7,8 @@
 //! order of operations as numpy, so the reference matches numpy bit for bit
 //! on `f64` input.
 
+use std::ops::{Add, Div, Mul, Sub};
+
 use crate::options::EdgeOrder;
 
 /// The spacing of one axis after numpy's reduction of its spacing argument.
@@ -35,8 +37,12 @@ impl Steps {
 }
 
 /// How one output point is formed from the samples `f` of its lane along the axis.
+///
+/// The coefficients are `f64` as computed here (`C = f64`); a backend that
+/// computes in another type rounds them once with [`Tap::map`] and evaluates
+/// the same formula with [`Tap::apply`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Tap {
+pub enum Tap<C = f64> {
     /// `(f[hi] − f[lo]) / denom`: the uniform interior (`denom = 2h`) and the
     /// first-order edges (`denom = h` or the edge's `dx`).
     Difference {
@@ -45,7 +51,7 @@ pub enum Tap {
         /// Index of the other sample.
         hi: usize,
         /// The divisor.
-        denom: f64,
+        denom: C,
     },
     /// `w[0]·f[first] + w[1]·f[first + 1] + w[2]·f[first + 2]`, summed left to
     /// right: the non-uniform interior and the second-order edges.
@@ -53,13 +59,44 @@ pub enum Tap {
         /// Index of the first of the three samples.
         first: usize,
         /// The three weights.
-        w: [f64; 3],
+        w: [C; 3],
     },
 }
 
-impl Tap {
-    /// Evaluates the tap in `f64` on the samples that `f` returns by index.
-    pub fn apply(&self, f: impl Fn(usize) -> f64) -> f64 {
+impl<C> Tap<C> {
+    /// The same tap with every coefficient converted by `convert` (e.g. rounded
+    /// to the compute type once per axis).
+    pub fn map<T>(self, convert: impl Fn(C) -> T) -> Tap<T> {
+        match self {
+            Tap::Difference { lo, hi, denom } => Tap::Difference {
+                lo,
+                hi,
+                denom: convert(denom),
+            },
+            Tap::Weighted { first, w } => Tap::Weighted {
+                first,
+                w: w.map(convert),
+            },
+        }
+    }
+
+    /// The lowest and one past the highest sample index the tap reads.
+    pub fn span(&self) -> (usize, usize) {
+        match *self {
+            Tap::Difference { lo, hi, .. } => (lo.min(hi), lo.max(hi) + 1),
+            Tap::Weighted { first, .. } => (first, first + 3),
+        }
+    }
+}
+
+impl<C> Tap<C>
+where
+    C: Copy + Add<Output = C> + Sub<Output = C> + Mul<Output = C> + Div<Output = C>,
+{
+    /// Evaluates the tap on the samples that `f` returns by index, in numpy's
+    /// order of operations (a division; a left-to-right sum of products).
+    #[inline(always)]
+    pub fn apply(&self, f: impl Fn(usize) -> C) -> C {
         match *self {
             Tap::Difference { lo, hi, denom } => (f(hi) - f(lo)) / denom,
             Tap::Weighted { first, w } => {

@@ -13,51 +13,6 @@ use rayon::prelude::*;
 use crate::element::Element;
 use crate::stencil::{Interior, Stencil, Tap};
 
-/// A [`Tap`] with its coefficients in the element type.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum TapT<T> {
-    /// `(f[hi] − f[lo]) / denom`.
-    Difference { lo: usize, hi: usize, denom: T },
-    /// `w[0]·f[first] + w[1]·f[first + 1] + w[2]·f[first + 2]`.
-    Weighted { first: usize, w: [T; 3] },
-}
-
-impl<T: Element> TapT<T> {
-    fn new(tap: Tap) -> Self {
-        match tap {
-            Tap::Difference { lo, hi, denom } => TapT::Difference {
-                lo,
-                hi,
-                denom: T::from_f64(denom),
-            },
-            Tap::Weighted { first, w } => TapT::Weighted {
-                first,
-                w: w.map(T::from_f64),
-            },
-        }
-    }
-
-    /// Evaluates the tap on the samples `f` returns by index, in the same
-    /// order of operations as [`Tap::apply`].
-    #[inline(always)]
-    pub(super) fn apply(&self, f: impl Fn(usize) -> T) -> T {
-        match *self {
-            TapT::Difference { lo, hi, denom } => (f(hi) - f(lo)) / denom,
-            TapT::Weighted { first, w } => {
-                w[0] * f(first) + w[1] * f(first + 1) + w[2] * f(first + 2)
-            }
-        }
-    }
-
-    /// The lowest and one past the highest sample index the tap reads.
-    fn span(&self) -> (usize, usize) {
-        match *self {
-            TapT::Difference { lo, hi, .. } => (lo.min(hi), lo.max(hi) + 1),
-            TapT::Weighted { first, .. } => (first, first + 3),
-        }
-    }
-}
-
 /// The interior of an axis with its coefficients in the element type.
 #[derive(Debug, Clone)]
 pub(super) enum InteriorT<'p, T> {
@@ -119,8 +74,8 @@ fn columns<T: Element>(weights: &[[f64; 3]]) -> [Vec<T>; 3] {
 #[derive(Debug, Clone)]
 pub(super) struct AxisStencil<'p, T> {
     pub(super) n: usize,
-    pub(super) first: TapT<T>,
-    pub(super) last: TapT<T>,
+    pub(super) first: Tap<T>,
+    pub(super) last: Tap<T>,
     pub(super) interior: InteriorT<'p, T>,
 }
 
@@ -151,35 +106,35 @@ impl<'p, T: Element> AxisStencil<'p, T> {
         };
         AxisStencil {
             n: stencil.len(),
-            first: TapT::new(stencil.first()),
-            last: TapT::new(stencil.last()),
+            first: stencil.first().map(T::from_f64),
+            last: stencil.last().map(T::from_f64),
             interior,
         }
     }
 
     /// The tap of point `i` (as [`Stencil::tap`]).
     #[inline(always)]
-    pub(super) fn tap(&self, i: usize) -> TapT<T> {
+    pub(super) fn tap(&self, i: usize) -> Tap<T> {
         if i == 0 {
             self.first
         } else if i == self.n - 1 {
             self.last
         } else {
             match &self.interior {
-                InteriorT::Uniform { two_h } => TapT::Difference {
+                InteriorT::Uniform { two_h } => Tap::Difference {
                     lo: i - 1,
                     hi: i + 1,
                     denom: *two_h,
                 },
-                InteriorT::NonUniformRows { w } => TapT::Weighted {
+                InteriorT::NonUniformRows { w } => Tap::Weighted {
                     first: i - 1,
                     w: w[i - 1],
                 },
-                InteriorT::NonUniformColumns { a, b, c } => TapT::Weighted {
+                InteriorT::NonUniformColumns { a, b, c } => Tap::Weighted {
                     first: i - 1,
                     w: [a[i - 1], b[i - 1], c[i - 1]],
                 },
-                InteriorT::NonUniformF64 { weights } => TapT::Weighted {
+                InteriorT::NonUniformF64 { weights } => Tap::Weighted {
                     first: i - 1,
                     w: weights[i - 1].map(T::from_f64),
                 },

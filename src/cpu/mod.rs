@@ -57,7 +57,8 @@ use rayon::prelude::*;
 
 use crate::element::{same_type, Element, Input};
 use crate::plan::Plan;
-use kernels::{difference, weighted, AxisStencil, TapT, WeightLayout};
+use crate::stencil::Tap;
+use kernels::{difference, weighted, AxisStencil, WeightLayout};
 use source::{Gathered, InPlace, Lanes, SlabLanes};
 
 /// Fewer elements than this run on the calling thread: handing work to
@@ -688,13 +689,13 @@ impl<'p, T: Element> Traversal<'p, T> {
                 // view, since taps only read samples 0..n.
                 let row = |k: usize| at.in_offset + (k as isize - i as isize) * stride;
                 match stencil.tap(i) {
-                    TapT::Difference { lo, hi, denom } => difference(
+                    Tap::Difference { lo, hi, denom } => difference(
                         out,
                         lanes.read(row(lo), cols.clone(), b0),
                         lanes.read(row(hi), cols, b1),
                         denom,
                     ),
-                    TapT::Weighted { first, w } => weighted(
+                    Tap::Weighted { first, w } => weighted(
                         out,
                         [
                             lanes.read(row(first), cols.clone(), b0),
