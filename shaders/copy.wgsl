@@ -1,8 +1,9 @@
-// A plain copy, out[k] = f[k] (converted to the output type) for every
-// element of the dispatch box: the
-// yardstick the gradient kernels are measured against (the same bytes moved
-// on the same adapter). Uses the bindings of dispatch.wgsl (`coef` unused) so
-// that it is dispatched exactly like the gradient kernels.
+// A plain copy, out[t] = f[i_first + t] (converted to the output type) for
+// t < i_count: the yardstick the gradient kernels are measured against (the
+// same bytes moved on the same adapter). Flat, with no index arithmetic
+// beyond the thread index, so that it runs as fast as a copy can on the
+// adapter. Uses the bindings of dispatch.wgsl (`coef` unused; the host sets
+// o_count = inner = 1) so that it is dispatched like the gradient kernels.
 // Composed after the output, Real and input preludes, common.wgsl and dispatch.wgsl.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -12,10 +13,8 @@ fn copy(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let t = thread_index(wid, nwg, lid);
-    if t >= p.o_count * p.i_count * p.inner {
+    if t >= p.i_count {
         return;
     }
-    let c = box_coordinates(t);
-    let at = slab_index(c.x, c.y, c.z);
-    out[at - p.out_origin] = Stored(sample(at));
+    out[t] = Stored(sample(p.i_first + t));
 }

@@ -1,39 +1,51 @@
 // Every requested axis in one pass: one thread per element computes the
-// derivative along each axis from its neighbourhood (read once per element
-// and thread) and either writes each derivative to its own output
-// (MAGNITUDE = false, up to four axes) or writes only sqrt(Σ d²)
+// derivative along each axis and either writes each derivative to its own
+// output (MAGNITUDE = false, up to four axes) or writes only sqrt(Σ d²)
 // (MAGNITUDE = true, up to eight axes), never the components.
 //
 // The stencil is that of interior.wgsl and boundary.wgsl, with the
-// coefficients of src/stencil.rs from the same table (`coef`, bound whole):
-//   interior, uniform:     (f[i+1] − f[i−1]) / coef[coef_interior]           (2h)
+// coefficients of src/stencil.rs:
+//   interior, uniform:     (f[i+1] − f[i−1]) / 2h                             (Interior::Uniform)
 //   interior, non-uniform: a·f[i−1] + b·f[i] + c·f[i+1],
-//                          [a, b, c] = coef[coef_interior + 3·(i − 1) ..]
-//   ends, EDGE_ORDER = 1:  (f[tap + 1] − f[tap]) / coef[coef_end]             (Tap::Difference)
-//   ends, EDGE_ORDER = 2:  w0·f[tap] + w1·f[tap+1] + w2·f[tap+2], w = coef[coef_end ..]
+//                          [a, b, c] = coef[coef_interior + 3·(i − 1) ..]    (Interior::NonUniform)
+//   ends, EDGE_ORDER = 1:  (f[tap + 1] − f[tap]) / d                          (Tap::Difference)
+//   ends, EDGE_ORDER = 2:  w0·f[tap] + w1·f[tap+1] + w2·f[tap+2]              (Tap::Weighted)
 // where i is the global index along the axis and tap the global index of the
-// end's first sample (`first_tap` / `last_tap`).
+// end's first sample (`first_tap` / `last_tap`). 2h, d and w come in the
+// uniform `k`; only the per-point rows of non-uniform axes are read from
+// the storage table `coef`.
+//
+// The kernel has no data-dependent branch: every thread reads the same
+// taps, relative to the lowest sample its stencil reads (`lo`: i − 1 inside,
+// the tap at the ends), and picks its coefficients with `select`. Which
+// axes are non-uniform (NON_UNIFORM, bit a for axis a), how many axes there
+// are (AXES) and the edge order are `override` constants, so each pipeline
+// computes exactly one stencil shape and its loops unroll. Coordinates come
+// from `quotient` (common.wgsl), not from integer division.
 //
 // `FusedAxis` and `Fused` mirror `FusedAxis` and `FusedParams` in
 // src/gpu/kernels.rs field for field; change both together.
 // Composed after the output, Real and input preludes and common.wgsl.
 
 struct FusedAxis {
-    // Extent of the axis in the slab, and its stride.
+    // Extent of the axis in the slab and its stride, each with the (m, s)
+    // that divides by it (`quotient`).
     n: u32,
+    n_m: u32,
+    n_s: u32,
     inner: u32,
+    inner_m: u32,
+    inner_s: u32,
     // Global index along the axis of the slab's local index 0.
     lane_origin: u32,
-    // Extent of the axis in the whole array.
-    n_global: u32,
+    // Global index of the axis's last point (its extent − 1).
+    last: u32,
+    // Index in `coef` of the first non-uniform interior row.
     coef_interior: u32,
-    coef_first: u32,
-    coef_last: u32,
-    non_uniform: u32,
+    // Global index of the first sample of each end's tap.
     first_tap: u32,
     last_tap: u32,
-    _pad0: u32,
-    _pad1: u32,
+    _pad: u32,
 }
 
 struct Fused {
@@ -41,9 +53,14 @@ struct Fused {
     // every output), and the number of elements.
     first: u32,
     count: u32,
-    axes: u32,
-    _pad: u32,
+    _pad0: u32,
+    _pad1: u32,
     axis: array<FusedAxis, 8>,
+    _pad2: vec4<u32>,
+    // Per axis a: k[2a] = (first end's w0, w1, w2, interior 2h) and
+    // k[2a + 1] = (last end's w0, w1, w2, 0). A first-order end has only d,
+    // in w0.
+    k: array<vec4<Real>, 16>,
 }
 
 @group(0) @binding(0) var<uniform> p: Fused;
@@ -55,40 +72,42 @@ struct Fused {
 
 override MAGNITUDE: bool = false;
 override EDGE_ORDER: u32 = 1u;
-
-// The value at global index `g` of the lane whose local index 0 is at slab
-// index `lane`.
-fn at_global(ax: FusedAxis, lane: u32, g: u32) -> Real {
-    return sample(lane + (g - ax.lane_origin) * ax.inner);
-}
-
-fn end_derivative(ax: FusedAxis, lane: u32, tap: u32, k: u32) -> Real {
-    if EDGE_ORDER == 1u {
-        return (at_global(ax, lane, tap + 1u) - at_global(ax, lane, tap)) / coef[k];
-    }
-    return coef[k] * at_global(ax, lane, tap)
-        + coef[k + 1u] * at_global(ax, lane, tap + 1u)
-        + coef[k + 2u] * at_global(ax, lane, tap + 2u);
-}
+override AXES: u32 = 1u;
+override NON_UNIFORM: u32 = 0u;
 
 fn derivative(a: u32, at: u32) -> Real {
     let ax = p.axis[a];
-    let i = (at / ax.inner) % ax.n;
-    let g = i + ax.lane_origin;
-    let lane = at - i * ax.inner;
-    if g == 0u {
-        return end_derivative(ax, lane, ax.first_tap, ax.coef_first);
+    let q = quotient(at, ax.inner_m, ax.inner_s);
+    let g = q - quotient(q, ax.n_m, ax.n_s) * ax.n + ax.lane_origin;
+    let first = g == 0u;
+    let end = first || g == ax.last;
+    // The lowest sample the stencil reads.
+    let tap = select(ax.last_tap, ax.first_tap, first);
+    let lo = select(at - ax.inner, at - (g - tap) * ax.inner, end);
+    let w = select(p.k[2u * a + 1u], p.k[2u * a], first);
+    let two_h = p.k[2u * a].w;
+    let non_uniform = ((NON_UNIFORM >> a) & 1u) == 1u;
+    let f0 = sample(lo);
+    if EDGE_ORDER == 1u {
+        if !non_uniform {
+            let f1 = sample(select(at + ax.inner, lo + ax.inner, end));
+            return (f1 - f0) / select(two_h, w.x, end);
+        }
+        let f1 = sample(lo + ax.inner);
+        let f2 = sample(select(lo + 2u * ax.inner, lo + ax.inner, end));
+        let row = ax.coef_interior + 3u * (select(g, 1u, end) - 1u);
+        let inside = coef[row] * f0 + coef[row + 1u] * f1 + coef[row + 2u] * f2;
+        return select(inside, (f1 - f0) / w.x, end);
     }
-    if g == ax.n_global - 1u {
-        return end_derivative(ax, lane, ax.last_tap, ax.coef_last);
+    let f1 = sample(lo + ax.inner);
+    let f2 = sample(lo + 2u * ax.inner);
+    let at_end = w.x * f0 + w.y * f1 + w.z * f2;
+    if !non_uniform {
+        return select((f2 - f0) / two_h, at_end, end);
     }
-    let below = sample(at - ax.inner);
-    let above = sample(at + ax.inner);
-    if ax.non_uniform != 0u {
-        let k = ax.coef_interior + 3u * (g - 1u);
-        return coef[k] * below + coef[k + 1u] * sample(at) + coef[k + 2u] * above;
-    }
-    return (above - below) / coef[ax.coef_interior];
+    let row = ax.coef_interior + 3u * (select(g, 1u, end) - 1u);
+    let inside = coef[row] * f0 + coef[row + 1u] * f1 + coef[row + 2u] * f2;
+    return select(inside, at_end, end);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -104,7 +123,7 @@ fn fused(
     let at = p.first + t;
     if MAGNITUDE {
         var sum = Real(0.0);
-        for (var a = 0u; a < p.axes; a++) {
+        for (var a = 0u; a < AXES; a++) {
             let d = derivative(a, at);
             sum += d * d;
         }
@@ -112,13 +131,13 @@ fn fused(
         return;
     }
     out0[t] = Stored(derivative(0u, at));
-    if p.axes > 1u {
+    if AXES > 1u {
         out1[t] = Stored(derivative(1u, at));
     }
-    if p.axes > 2u {
+    if AXES > 2u {
         out2[t] = Stored(derivative(2u, at));
     }
-    if p.axes > 3u {
+    if AXES > 3u {
         out3[t] = Stored(derivative(3u, at));
     }
 }

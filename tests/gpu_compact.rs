@@ -268,3 +268,50 @@ fn library_magnitude_and_compact_gradient_on_the_gpu_backend() {
     let g = flat(ndgrad::gradient(&f, &opts).unwrap());
     assert_typed_matches_reference(&data, &shape, &opts, &g, "library u8 -> f64");
 }
+
+/// Components of more axes than one fused dispatch writes (four) take
+/// several dispatches, each writing its own outputs: six and nine axes, with
+/// mixed spacing forms, at both edge orders, and through slabs under tiny
+/// limits (first order there: a plane with halos must fit 256 elements),
+/// equal to the per-axis kernels bit for bit.
+#[test]
+fn components_of_six_and_nine_axes_take_several_fused_dispatches() {
+    let cases: [(bool, &[usize], &[EdgeOrder]); 4] = [
+        (
+            false,
+            &[5, 3, 4, 3, 3, 4],
+            &[EdgeOrder::First, EdgeOrder::Second],
+        ),
+        (
+            false,
+            &[3, 3, 3, 3, 3, 3, 3, 3, 3],
+            &[EdgeOrder::First, EdgeOrder::Second],
+        ),
+        (true, &[12, 2, 2, 2, 2, 3], &[EdgeOrder::First]),
+        (true, &[9, 2, 2, 2, 2, 2, 2], &[EdgeOrder::First]),
+    ];
+    for (seed, (tiny, shape, edges)) in cases.into_iter().enumerate() {
+        let (Some(fused), Some(per_axis)) = (
+            ctx(AxisKernels::Fused, tiny),
+            ctx(AxisKernels::PerAxis, tiny),
+        ) else {
+            return;
+        };
+        let mut rng = Rng::new(seed as u64);
+        let len = shape.iter().product();
+        let data: Vec<f32> = random_values(&mut rng, len);
+        let f = ArrayD::from_shape_vec(IxDyn(shape), data.clone()).unwrap();
+        let axes: Vec<usize> = (0..shape.len()).collect();
+        for (form, &edge) in (2..).zip(edges) {
+            let opts = GradientOptions::new()
+                .edge_order(edge)
+                .spacing(random_spacing(&mut rng, shape, &axes, form));
+            let context = format!("{shape:?} {opts:?} tiny={tiny}");
+            let a = flat(fused.gradient(&f, &opts).unwrap());
+            assert_eq!(a.len(), shape.len());
+            assert_typed_matches_reference(&data, shape, &opts, &a, &context);
+            let b = flat(per_axis.gradient(&f, &opts).unwrap());
+            assert_eq!(a, b, "{context}: fused and per-axis differ");
+        }
+    }
+}

@@ -22,16 +22,23 @@ const DEFAULT_WORKGROUP_SIZE: u32 = 256;
 /// in a WGSL `u32` with room to spare.
 const MAX_SLAB_ELEMENTS: u64 = 1 << 31;
 
-/// Which kernels compute a request for several axes.
+/// Which kernels compute the components of a gradient.
+///
+/// The fused kernel (`shaders/fused.wgsl`) reads each element's
+/// neighbourhood once and writes up to four derivatives per dispatch; the
+/// per-axis kernels (`shaders/interior.wgsl`, `shaders/boundary.wgsl`) run
+/// an interior and two boundary dispatches per axis. Both give the same
+/// bits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AxisKernels {
-    /// The measured choice, currently the per-axis kernels: on lavapipe the
-    /// fused kernel took 2.5× to 3.4× their time (see `choose_path` in
-    /// src/gpu/execute.rs for the figures).
+    /// The measured choice, currently the fused kernel wherever it applies:
+    /// on lavapipe it takes 0.57× to 0.89× the per-axis kernels' time
+    /// (figures in BENCHMARKS.md).
     #[default]
     Auto,
-    /// The fused kernel wherever it applies (2 to 4 axes, coefficients in
-    /// one binding), the per-axis kernels otherwise.
+    /// The fused kernel wherever it applies (the coefficient table fits one
+    /// binding and the device has six storage bindings per stage), the
+    /// per-axis kernels otherwise.
     Fused,
     /// Always the per-axis interior and boundary kernels, one axis at a time.
     PerAxis,
@@ -455,8 +462,9 @@ impl GpuContext {
     /// converted in the shader. f32 results are computed in f32
     /// (coefficients rounded from f64 once), f64 results in f64, f16 results
     /// in f32 and rounded once. [`GpuOptions::axis_kernels`] chooses between
-    /// the per-axis kernels (the measured default) and one fused kernel that
-    /// reads each element's neighbourhood once and writes every derivative.
+    /// one fused kernel that reads each element's neighbourhood once and
+    /// writes every derivative (the measured default) and the per-axis
+    /// kernels.
     ///
     /// # Errors
     ///

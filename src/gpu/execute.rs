@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::context::{AxisKernels, GpuContext};
 use super::kernels::{
-    DispatchParams, FusedAxis, FusedParams, Grid, InputKind, Kernel, Specialization, Stored,
-    FUSED_MAX_AXES, FUSED_MAX_OUTPUTS,
+    DispatchParams, FusedParams, Grid, InputKind, Kernel, Specialization, Stored, FUSED_MAX_AXES,
+    FUSED_MAX_OUTPUTS,
 };
 use super::slab::{Slab, SlabPlan};
 use super::transfer::{self, SlabBuffers, Workspace};
@@ -197,6 +197,8 @@ impl RunKind {
             non_uniform,
             edge_order,
             magnitude: self.path == Path::FusedMagnitude,
+            axes: 0,
+            non_uniform_axes: 0,
         }
     }
 
@@ -214,15 +216,15 @@ impl RunKind {
 /// enough storage bindings), since the alternative writes and reads back
 /// every component; for components, the kernels [`AxisKernels`] asks for.
 ///
-/// [`AxisKernels::Auto`] picks the per-axis kernels, by measurement: on
-/// lavapipe (the one adapter measured so far), kernel time with the data
-/// resident, GPU timestamps, median of 9, the fused kernel took 3.43× the
-/// per-axis kernels' time for 2048² f32 (458.6 vs 133.6 ms) and 2.49× for
-/// 160³ f32 (514.2 vs 206.5 ms), all axes
-/// (`cargo run --example gpu_fused_vs_per_axis`). Its per-element axis
-/// loop, index divisions and end-point branches cost more on a CPU
-/// rasteriser than the second read of the input they save. Re-measure on
-/// hardware GPUs before changing the default.
+/// [`AxisKernels::Auto`] picks the fused kernel wherever it applies, by
+/// measurement (`cargo run --release --example gpu_fused_vs_per_axis`,
+/// kernel time with the data resident, GPU timestamps, median of 9; figures
+/// in BENCHMARKS.md): on lavapipe it takes 0.72× to 0.87× the per-axis
+/// kernels' time for all axes of 2048² and 160³ f32, and 0.57× to 0.89×
+/// for the last axis alone. It has no data-dependent branch, no integer
+/// division and one dispatch per four axes, where the per-axis kernels run
+/// three dispatches per axis, each dividing its thread index. Re-measure on
+/// hardware GPUs when changing either.
 pub(super) fn choose_path(
     ctx: &GpuContext,
     plan: &Plan,
@@ -230,20 +232,16 @@ pub(super) fn choose_path(
     coefs: &CoefTable,
     stored: Stored,
 ) -> Path {
-    let axes = plan.axes.len();
     let fits = coefs.len() as u64 * stored.real().size()
         <= ctx.limits.max_storage_buffer_binding_size
         && ctx.device.limits().max_storage_buffers_per_shader_stage >= 2 + FUSED_MAX_OUTPUTS as u32;
     match request {
-        Request::Magnitude if fits && axes <= FUSED_MAX_AXES => Path::FusedMagnitude,
+        Request::Magnitude if fits && plan.axes.len() <= FUSED_MAX_AXES => Path::FusedMagnitude,
         Request::Magnitude => Path::PerAxis,
-        Request::Components => {
-            let fused_ok = fits && (2..=FUSED_MAX_OUTPUTS).contains(&axes);
-            match ctx.axis_kernels {
-                AxisKernels::Fused if fused_ok => Path::Fused,
-                AxisKernels::Auto | AxisKernels::Fused | AxisKernels::PerAxis => Path::PerAxis,
-            }
-        }
+        Request::Components => match ctx.axis_kernels {
+            AxisKernels::Auto | AxisKernels::Fused if fits => Path::Fused,
+            AxisKernels::Auto | AxisKernels::Fused | AxisKernels::PerAxis => Path::PerAxis,
+        },
     }
 }
 
@@ -400,39 +398,93 @@ pub(super) fn slab_jobs(
             Ok(jobs)
         }
         Path::Fused | Path::FusedMagnitude => {
-            let mut params = FusedParams {
-                first: ((slab.compute.start - slab.load.start) * plane_len) as u32,
-                count: (slab.compute.len() * plane_len) as u32,
-                axes: plan.axes.len() as u32,
-                ..FusedParams::default()
+            // Components: up to four outputs per dispatch, so five to eight
+            // axes take two dispatches. The magnitude: one dispatch.
+            let group = match kind.path {
+                Path::Fused => FUSED_MAX_OUTPUTS,
+                _ => FUSED_MAX_AXES,
             };
-            for ((ax, c), slot) in plan.axes.iter().zip(&coefs.axes).zip(&mut params.axis) {
-                let (n, inner, lane_origin) = if ax.axis == 0 {
-                    (slab.load.len(), plane_len, slab.load.start)
-                } else {
-                    (ax.n, ax.inner, 0)
-                };
-                *slot = FusedAxis {
-                    n: n as u32,
-                    inner: inner as u32,
-                    lane_origin: lane_origin as u32,
-                    n_global: ax.n as u32,
-                    coef_interior: c.interior.start as u32,
-                    coef_first: c.first.start as u32,
-                    coef_last: c.last.start as u32,
-                    non_uniform: u32::from(c.non_uniform),
-                    first_tap: tap_start(ax.stencil.first()) as u32,
-                    last_tap: tap_start(ax.stencil.last()) as u32,
-                    ..FusedAxis::default()
-                };
-            }
-            Ok(vec![Job {
-                spec: kind.spec(ctx, Kernel::Fused, false, kind.edge_order),
-                params: Params::Fused(Box::new(params)),
-                coef_window: (0, coefs.len()),
-                output: 0,
-            }])
+            Ok((0..plan.axes.len())
+                .step_by(group)
+                .map(|start| {
+                    let axes = start..(start + group).min(plan.axes.len());
+                    fused_job((ctx, kind, plan, coefs), slab, plane_len, axes)
+                })
+                .collect())
         }
+    }
+}
+
+/// The fused dispatch computing `plan.axes[axes]` on `slab` into outputs
+/// `axes.start..` (or their magnitude into output 0).
+fn fused_job(
+    (ctx, kind, plan, coefs): (&GpuContext, &RunKind, &Plan, &CoefTable),
+    slab: &Slab,
+    plane_len: usize,
+    axes: std::ops::Range<usize>,
+) -> Job {
+    let mut params = FusedParams {
+        first: ((slab.compute.start - slab.load.start) * plane_len) as u32,
+        count: (slab.compute.len() * plane_len) as u32,
+        ..FusedParams::default()
+    };
+    let real = kind.stored.real();
+    let mut non_uniform_axes = 0;
+    for (a, (ax, c)) in plan.axes[axes.clone()]
+        .iter()
+        .zip(&coefs.axes[axes.clone()])
+        .enumerate()
+    {
+        let slot = &mut params.axis[a];
+        let (n, inner, lane_origin) = if ax.axis == 0 {
+            (slab.load.len(), plane_len, slab.load.start)
+        } else {
+            (ax.n, ax.inner, 0)
+        };
+        slot.set_geometry(n as u32, inner as u32);
+        slot.lane_origin = lane_origin as u32;
+        slot.last = (ax.n - 1) as u32;
+        slot.first_tap = tap_start(ax.stencil.first()) as u32;
+        slot.last_tap = tap_start(ax.stencil.last()) as u32;
+        let two_h = match ax.stencil.interior() {
+            Interior::Uniform { two_h } => *two_h,
+            Interior::NonUniform { .. } => {
+                non_uniform_axes |= 1 << a;
+                slot.coef_interior = c.interior.start as u32;
+                0.0
+            }
+        };
+        params.set_constants(
+            real,
+            a,
+            tap_constants(ax.stencil.first()),
+            two_h,
+            tap_constants(ax.stencil.last()),
+        );
+    }
+    let mut spec = kind.spec(ctx, Kernel::Fused, false, kind.edge_order);
+    spec.axes = axes.len() as u32;
+    spec.non_uniform_axes = non_uniform_axes;
+    // Only non-uniform axes read the table; the others bind one element of it.
+    let coef_window = if non_uniform_axes == 0 {
+        (0, 1)
+    } else {
+        (0, coefs.len())
+    };
+    Job {
+        spec,
+        params: Params::Fused(Box::new(params)),
+        coef_window,
+        output: axes.start,
+    }
+}
+
+/// A boundary tap's real parameters as the fused kernel takes them:
+/// `[d, 0, 0]` for a difference, the three weights otherwise.
+fn tap_constants(tap: Tap) -> [f64; 3] {
+    match tap {
+        Tap::Difference { denom, .. } => [denom, 0.0, 0.0],
+        Tap::Weighted { w, .. } => w,
     }
 }
 
@@ -779,7 +831,7 @@ fn bind_group(
         }
         super::kernels::Layout::Fused => {
             for k in 0..FUSED_MAX_OUTPUTS {
-                let resource = match b.outputs.get(k) {
+                let resource = match b.outputs.get(job.output + k) {
                     Some(&(out, bytes)) => binding(out, 0, bytes),
                     None => binding(&b.spares[k], 0, b.spares[k].size()),
                 };

@@ -216,6 +216,12 @@ pub(crate) struct Specialization {
     pub(crate) edge_order: u32,
     /// `MAGNITUDE` of the fused kernel (false for the others).
     pub(crate) magnitude: bool,
+    /// `AXES` of the fused kernel: how many axes it computes (0 for the
+    /// others).
+    pub(crate) axes: u32,
+    /// `NON_UNIFORM` of the fused kernel: bit `a` set when its axis `a` has
+    /// coordinate spacing (0 for the others).
+    pub(crate) non_uniform_axes: u32,
 }
 
 impl Specialization {
@@ -230,6 +236,8 @@ impl Specialization {
             Kernel::Fused => {
                 c.push(("EDGE_ORDER", f64::from(self.edge_order)));
                 c.push(("MAGNITUDE", f64::from(u8::from(self.magnitude))));
+                c.push(("AXES", f64::from(self.axes)));
+                c.push(("NON_UNIFORM", f64::from(self.non_uniform_axes)));
             }
             Kernel::Copy => {}
         }
@@ -244,14 +252,16 @@ impl Specialization {
     /// A label for the pipeline, for graphics debuggers and error messages.
     pub(crate) fn label(&self) -> String {
         format!(
-            "ndgrad {:?} {:?}->{:?} wg{} nonuniform={} edge_order={} magnitude={}",
+            "ndgrad {:?} {:?}->{:?} wg{} nonuniform={} edge_order={} magnitude={} axes={} nonuniform_axes={:#b}",
             self.kernel,
             self.input,
             self.stored,
             self.workgroup_size,
             self.non_uniform,
             self.edge_order,
-            self.magnitude
+            self.magnitude,
+            self.axes,
+            self.non_uniform_axes
         )
     }
 }
@@ -289,35 +299,125 @@ pub(crate) const FUSED_MAX_AXES: usize = 8;
 /// The most outputs the fused kernel writes (`out0` .. `out3`).
 pub(crate) const FUSED_MAX_OUTPUTS: usize = 4;
 
+/// Division by a dispatch constant `d` as `quotient(x, m, s)` in
+/// `shaders/common.wgsl` computes it: `floor(x / d) = (x · m) >> (31 + s)`
+/// for every `x < 2³¹`, with `s = ceil(log2 d)` and
+/// `m = ceil(2^(31 + s) / d)` (Granlund and Montgomery, 1994, theorem 4.2;
+/// `m < 2³²` because `d > 2^(s − 1)`). Slabs hold at most 2³¹ elements, so
+/// every slab index qualifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Divisor {
+    pub(crate) m: u32,
+    pub(crate) s: u32,
+}
+
+impl Divisor {
+    /// The multiplier and shift that divide by `d` (at least 1).
+    pub(crate) fn new(d: u32) -> Divisor {
+        let d = d.max(1);
+        let s = 32 - (d - 1).leading_zeros();
+        let m = (1u64 << (31 + s)).div_ceil(u64::from(d));
+        Divisor {
+            m: u32::try_from(m).expect("m < 2^32 for every d >= 1"),
+            s,
+        }
+    }
+
+    /// `quotient` of `shaders/common.wgsl`, operation for operation, for
+    /// tests: the 64-bit product from 16-bit halves, then the shifts.
+    #[cfg(test)]
+    pub(crate) fn quotient(self, x: u32) -> u32 {
+        let (x0, x1) = (x & 0xffff, x >> 16);
+        let (m0, m1) = (self.m & 0xffff, self.m >> 16);
+        let low_mid = x1.wrapping_mul(m0);
+        let high_mid = x0.wrapping_mul(m1);
+        let carry =
+            (((x0.wrapping_mul(m0)) >> 16) + (low_mid & 0xffff) + (high_mid & 0xffff)) >> 16;
+        let high = x1
+            .wrapping_mul(m1)
+            .wrapping_add(low_mid >> 16)
+            .wrapping_add(high_mid >> 16)
+            .wrapping_add(carry);
+        ((high << 1) | (x.wrapping_mul(self.m) >> 31)) >> self.s
+    }
+}
+
 /// One axis of a fused dispatch: mirrors `struct FusedAxis` in
 /// `shaders/fused.wgsl` field for field; change both together.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct FusedAxis {
     pub(crate) n: u32,
+    pub(crate) n_m: u32,
+    pub(crate) n_s: u32,
     pub(crate) inner: u32,
+    pub(crate) inner_m: u32,
+    pub(crate) inner_s: u32,
     pub(crate) lane_origin: u32,
-    pub(crate) n_global: u32,
+    pub(crate) last: u32,
     pub(crate) coef_interior: u32,
-    pub(crate) coef_first: u32,
-    pub(crate) coef_last: u32,
-    pub(crate) non_uniform: u32,
     pub(crate) first_tap: u32,
     pub(crate) last_tap: u32,
-    pub(crate) _pad0: u32,
-    pub(crate) _pad1: u32,
+    pub(crate) _pad: u32,
+}
+
+impl FusedAxis {
+    /// Sets the extent `n` and stride `inner` with their divisors.
+    pub(crate) fn set_geometry(&mut self, n: u32, inner: u32) {
+        let (nd, id) = (Divisor::new(n), Divisor::new(inner));
+        (self.n, self.n_m, self.n_s) = (n, nd.m, nd.s);
+        (self.inner, self.inner_m, self.inner_s) = (inner, id.m, id.s);
+    }
 }
 
 /// The parameters of one fused dispatch: mirrors `struct Fused` in
-/// `shaders/fused.wgsl` field for field; change both together.
+/// `shaders/fused.wgsl` field for field; change both together. `k` holds
+/// sixteen `vec4<Real>` as raw words: 64 of them for f32, all 128 for f64
+/// ([`FusedParams::set_constants`]).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct FusedParams {
     pub(crate) first: u32,
     pub(crate) count: u32,
-    pub(crate) axes: u32,
-    pub(crate) _pad: u32,
+    pub(crate) _pad0: u32,
+    pub(crate) _pad1: u32,
     pub(crate) axis: [FusedAxis; FUSED_MAX_AXES],
+    pub(crate) _pad2: [u32; 4],
+    pub(crate) k: [u32; 128],
+}
+
+impl Default for FusedParams {
+    fn default() -> Self {
+        bytemuck::Zeroable::zeroed()
+    }
+}
+
+impl FusedParams {
+    /// Writes axis `a`'s constants: `k[2a] = (first[0..3], two_h)`,
+    /// `k[2a + 1] = (last[0..3], 0)`, each rounded once from f64 to `real`.
+    pub(crate) fn set_constants(
+        &mut self,
+        real: Real,
+        a: usize,
+        first: [f64; 3],
+        two_h: f64,
+        last: [f64; 3],
+    ) {
+        let values = [
+            first[0], first[1], first[2], two_h, last[0], last[1], last[2], 0.0,
+        ];
+        for (j, v) in values.into_iter().enumerate() {
+            let slot = 8 * a + j;
+            match real {
+                Real::F32 => self.k[slot] = (v as f32).to_bits(),
+                Real::F64 => {
+                    let bits = v.to_bits();
+                    self.k[2 * slot] = bits as u32;
+                    self.k[2 * slot + 1] = (bits >> 32) as u32;
+                }
+            }
+        }
+    }
 }
 
 /// The two bind group layouts: the per-axis kernels' and the fused kernel's.
@@ -478,9 +578,45 @@ mod tests {
     fn params_match_the_wgsl_struct_sizes() {
         // Twelve u32 in shaders/dispatch.wgsl.
         assert_eq!(std::mem::size_of::<DispatchParams>(), 48);
-        // Four u32 and eight FusedAxis of twelve u32 in shaders/fused.wgsl.
+        // Four u32, eight FusedAxis of twelve u32, a vec4<u32> (so that `k`
+        // starts at a multiple of 32, vec4<f64>'s alignment) and sixteen
+        // vec4<Real> in shaders/fused.wgsl.
         assert_eq!(std::mem::size_of::<FusedAxis>(), 48);
-        assert_eq!(std::mem::size_of::<FusedParams>(), 16 + 8 * 48);
+        assert_eq!(std::mem::offset_of!(FusedParams, k), 416);
+        assert_eq!(std::mem::size_of::<FusedParams>(), 416 + 16 * 32);
+    }
+
+    #[test]
+    fn divisors_divide_every_index_below_two_to_the_31() {
+        let mut divisors: Vec<u32> = (1..=4099).collect();
+        for k in 1..31 {
+            divisors.extend([(1u32 << k) - 1, 1 << k, (1 << k) + 1]);
+        }
+        divisors.extend([u32::MAX >> 1, 0x7fff_fffe, 1_000_003, 160 * 160, 512 * 512]);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for &d in &divisors {
+            let div = Divisor::new(d);
+            let mut xs = vec![
+                0,
+                1,
+                d - 1,
+                d,
+                d.wrapping_add(1),
+                (1 << 31) - 1,
+                (1 << 31) - 2,
+            ];
+            xs.extend((1..40).map(|k| d.saturating_mul(k)));
+            xs.extend((1..40).map(|k| d.saturating_mul(k).saturating_sub(1)));
+            for _ in 0..200 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                xs.push((state >> 33) as u32);
+            }
+            for x in xs.into_iter().filter(|&x| x < 1 << 31) {
+                assert_eq!(div.quotient(x), x / d, "{x} / {d} with {div:?}");
+            }
+        }
     }
 
     #[test]

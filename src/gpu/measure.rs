@@ -240,6 +240,8 @@ impl GpuContext {
                     non_uniform: false,
                     edge_order: 1,
                     magnitude: false,
+                    axes: 0,
+                    non_uniform_axes: 0,
                 },
                 params: Params::Axis(DispatchParams {
                     o_count: 1,

@@ -39,9 +39,14 @@ fn every_kernel_validates_for_every_input_output_and_specialisation() {
         for input in InputKind::ALL {
             for stored in [Stored::F16, Stored::F32, Stored::F64] {
                 for workgroup_size in [1, 256] {
-                    for (non_uniform, edge_order, magnitude) in
-                        [(false, 1, false), (true, 2, true), (true, 1, false)]
-                    {
+                    for (non_uniform, edge_order, magnitude, axes, non_uniform_axes) in [
+                        (false, 1, false, 1, 0),
+                        (true, 2, true, 8, 0b1010_0101),
+                        (true, 1, false, 4, 0b0110),
+                        (false, 2, false, 3, 0b111),
+                        (true, 1, true, 2, 0b10),
+                    ] {
+                        let fused = kernel == Kernel::Fused;
                         validate(&Specialization {
                             kernel,
                             input,
@@ -50,6 +55,8 @@ fn every_kernel_validates_for_every_input_output_and_specialisation() {
                             non_uniform,
                             edge_order,
                             magnitude,
+                            axes: if fused { axes } else { 0 },
+                            non_uniform_axes: if fused { non_uniform_axes } else { 0 },
                         });
                         count += 1;
                     }
@@ -57,7 +64,7 @@ fn every_kernel_validates_for_every_input_output_and_specialisation() {
             }
         }
     }
-    assert_eq!(count, 4 * 7 * 3 * 2 * 3);
+    assert_eq!(count, 4 * 7 * 3 * 2 * 5);
 }
 
 #[test]
