@@ -49,12 +49,16 @@ struct FusedAxis {
 }
 
 struct Fused {
-    // Slab index of the first element of the dispatch (written to index 0 of
-    // every output), and the number of elements.
+    // Slab index of the first element of the dispatch (written to index
+    // `output_offset` of every output), and the number of elements.
     first: u32,
     count: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // Where slab index 0 lies in the bound input window, and the first
+    // result in the bound output windows: non-zero when a slab of a
+    // device-resident array is bound at an offset rounded down to the
+    // device's storage offset alignment.
+    input_offset: u32,
+    output_offset: u32,
     axis: array<FusedAxis, 8>,
     _pad2: vec4<u32>,
     // Per axis a: k[2a] = (first end's w0, w1, w2, interior 2h) and
@@ -75,6 +79,11 @@ override EDGE_ORDER: u32 = 1u;
 override AXES: u32 = 1u;
 override NON_UNIFORM: u32 = 0u;
 
+// Slab index k of the input.
+fn slab_sample(k: u32) -> Real {
+    return sample(p.input_offset + k);
+}
+
 fn derivative(a: u32, at: u32) -> Real {
     let ax = p.axis[a];
     let q = quotient(at, ax.inner_m, ax.inner_s);
@@ -87,20 +96,20 @@ fn derivative(a: u32, at: u32) -> Real {
     let w = select(p.k[2u * a + 1u], p.k[2u * a], first);
     let two_h = p.k[2u * a].w;
     let non_uniform = ((NON_UNIFORM >> a) & 1u) == 1u;
-    let f0 = sample(lo);
+    let f0 = slab_sample(lo);
     if EDGE_ORDER == 1u {
         if !non_uniform {
-            let f1 = sample(select(at + ax.inner, lo + ax.inner, end));
+            let f1 = slab_sample(select(at + ax.inner, lo + ax.inner, end));
             return (f1 - f0) / select(two_h, w.x, end);
         }
-        let f1 = sample(lo + ax.inner);
-        let f2 = sample(select(lo + 2u * ax.inner, lo + ax.inner, end));
+        let f1 = slab_sample(lo + ax.inner);
+        let f2 = slab_sample(select(lo + 2u * ax.inner, lo + ax.inner, end));
         let row = ax.coef_interior + 3u * (select(g, 1u, end) - 1u);
         let inside = coef[row] * f0 + coef[row + 1u] * f1 + coef[row + 2u] * f2;
         return select(inside, (f1 - f0) / w.x, end);
     }
-    let f1 = sample(lo + ax.inner);
-    let f2 = sample(lo + 2u * ax.inner);
+    let f1 = slab_sample(lo + ax.inner);
+    let f2 = slab_sample(lo + 2u * ax.inner);
     let at_end = w.x * f0 + w.y * f1 + w.z * f2;
     if !non_uniform {
         return select((f2 - f0) / two_h, at_end, end);
@@ -121,23 +130,24 @@ fn fused(
         return;
     }
     let at = p.first + t;
+    let o = p.output_offset + t;
     if MAGNITUDE {
         var sum = Real(0.0);
         for (var a = 0u; a < AXES; a++) {
             let d = derivative(a, at);
             sum += d * d;
         }
-        out0[t] = Stored(sqrt(sum));
+        out0[o] = Stored(sqrt(sum));
         return;
     }
-    out0[t] = Stored(derivative(0u, at));
+    out0[o] = Stored(derivative(0u, at));
     if AXES > 1u {
-        out1[t] = Stored(derivative(1u, at));
+        out1[o] = Stored(derivative(1u, at));
     }
     if AXES > 2u {
-        out2[t] = Stored(derivative(2u, at));
+        out2[o] = Stored(derivative(2u, at));
     }
     if AXES > 3u {
-        out3[t] = Stored(derivative(3u, at));
+        out3[o] = Stored(derivative(3u, at));
     }
 }

@@ -130,6 +130,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The GPU backend cannot compute this request in this form; the
+    /// message says what to use instead.
+    #[error("{what} is not supported on the GPU: {instead}")]
+    GpuUnsupported {
+        /// What was asked for.
+        what: String,
+        /// What to use instead.
+        instead: String,
+    },
+
     /// The request cannot be split to fit the GPU's limits (for example one
     /// plane of the outermost axis, with its halo, is larger than the largest
     /// buffer binding).

@@ -1,14 +1,19 @@
 //! Device-resident arrays: upload and readback of every input type, bit for
 //! bit; gradients kept on the device (through `gradient_resident` and
 //! through `encode_gradient` into the caller's encoder) against the host
-//! path (the same kernels, so bit for bit) and the reference; arrays built
-//! from an application's buffer; limits. Outputs are poisoned.
+//! path (the same kernels, so bit for bit) and the reference; the resident
+//! magnitude; arrays larger than one binding, computed in slabs of windows;
+//! arrays built from an application's buffer; what the resident path
+//! refuses. Outputs are poisoned.
 
 mod gpu_common;
 
-use gpu_common::{assert_typed_matches_reference, random_values, RandomInput, Rng};
+use gpu_common::{
+    assert_magnitude_matches_reference, assert_typed_matches_reference, random_values, RandomInput,
+    Rng,
+};
 use ndarray::{ArrayD, IxDyn};
-use ndgrad::gpu::{wgpu, GpuArray, GpuContext, GpuOptions};
+use ndgrad::gpu::{wgpu, AxisKernels, GpuArray, GpuContext, GpuOptions};
 use ndgrad::{f16, AxisSpacing, EdgeOrder, Element, Error, GradientOptions, Input};
 
 const SHAPES: [&[usize]; 5] = [&[7], &[5, 6], &[3, 4, 5], &[9, 3], &[3, 3, 3, 5]];
@@ -133,6 +138,34 @@ fn check_resident<I: RandomInput, O: Element>(ctx: &GpuContext, seed: u64) {
                 let flat: Vec<Vec<O>> = got.iter().map(|a| a.iter().copied().collect()).collect();
                 assert_typed_matches_reference(&data, shape, &opts, &flat, &context);
             }
+            // The magnitude, through both entries.
+            let expected = ctx
+                .gradient_magnitude_as::<O, _, _, _>(&host, &opts)
+                .unwrap();
+            let resident = ctx.gradient_magnitude_resident::<O, I>(&f, &opts).unwrap();
+            let mut encoder = ctx
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+            let encoded = ctx
+                .encode_gradient_magnitude::<O, I>(&mut encoder, &f, &opts)
+                .unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            for (m, entry) in [(resident, "resident"), (encoded, "encoded")] {
+                let m = m.to_host(ctx).unwrap();
+                let context = format!("magnitude {entry} {} {shape:?} {opts:?}", I::NUMPY_NAME);
+                assert_eq!(
+                    bits(&m),
+                    bits(&expected),
+                    "{context}: differs from the host path"
+                );
+                assert_magnitude_matches_reference(
+                    &data,
+                    shape,
+                    &opts,
+                    m.as_slice().unwrap(),
+                    &context,
+                );
+            }
         }
     }
 }
@@ -227,39 +260,141 @@ fn from_buffer_refuses_small_buffers_and_missing_usages() {
     ));
 }
 
+/// Resident arrays larger than one storage binding are computed in slabs
+/// bound as windows of the resident buffers, each window starting at an
+/// aligned offset with the slab shifted inside it: components (through both
+/// entries) and the magnitude, every input width, both edge orders,
+/// coordinates along the split axis, plane lengths that put slab starts off
+/// the alignment. They equal the host path (which streams its own slabs)
+/// bit for bit, and the reference.
 #[test]
-fn a_resident_array_beyond_one_binding_exceeds_the_limits() {
+fn resident_arrays_beyond_one_binding_stream_in_slabs() {
     let Some(ctx) =
-        gpu_common::context_with(GpuOptions::new().max_storage_buffer_binding_size(256))
+        gpu_common::context_with(GpuOptions::new().max_storage_buffer_binding_size(1024))
     else {
         return;
     };
-    let mut rng = Rng::new(31);
-    let small = ArrayD::from_shape_vec(IxDyn(&[8, 8]), random_values::<f32>(&mut rng, 64)).unwrap();
-    let f = ctx.upload(&small).unwrap();
-    // 64 f32 fit one 256-byte binding.
-    let g = ctx
-        .gradient_resident::<f32, f32>(&f, &GradientOptions::new())
-        .unwrap();
-    let expected = ctx
-        .gradient_as::<f32, _, _, _>(&small, &GradientOptions::new())
-        .unwrap();
-    assert_eq!(bits(&g[0].to_host(&ctx).unwrap()), bits(&expected[0]));
-    let big = ArrayD::from_shape_vec(IxDyn(&[9, 8]), random_values::<f32>(&mut rng, 72)).unwrap();
-    let f = ctx.upload(&big).unwrap();
-    match ctx.gradient_resident::<f32, f32>(&f, &GradientOptions::new()) {
-        Err(Error::ExceedsGpuLimits {
-            what,
-            needed,
-            limit,
-        }) => {
-            assert!(what.contains("device-resident"), "{what}");
-            assert_eq!((needed, limit), (288, 256));
+    stream_resident::<u8, f32>(&ctx, 41);
+    stream_resident::<u16, f32>(&ctx, 42);
+    stream_resident::<f16, f32>(&ctx, 43);
+    stream_resident::<f32, f32>(&ctx, 44);
+    stream_resident::<i16, f16>(&ctx, 45);
+    if ctx.supports_f64() {
+        stream_resident::<f64, f64>(&ctx, 46);
+        stream_resident::<i32, f64>(&ctx, 47);
+    }
+}
+
+fn stream_resident<I: RandomInput, O: Element>(ctx: &GpuContext, seed: u64) {
+    let mut rng = Rng::new(seed);
+    // At most 1024 bytes per binding: every shape here takes several slabs.
+    for shape in [&[40usize, 13][..], &[23, 7], &[11, 5, 3], &[300]] {
+        let len = shape.iter().product();
+        let data = random_values::<I>(&mut rng, len);
+        let host = ArrayD::from_shape_vec(IxDyn(shape), data.clone()).unwrap();
+        let f = ctx.upload(&host).unwrap();
+        for order in [EdgeOrder::First, EdgeOrder::Second] {
+            let mut x = 0.0;
+            let coords: Vec<f64> = (0..shape[0])
+                .map(|_| {
+                    x += rng.range(0.1, 2.0);
+                    x
+                })
+                .collect();
+            let spacing = (0..shape.len()).map(|a| {
+                if a == 0 {
+                    AxisSpacing::from(coords.clone())
+                } else {
+                    AxisSpacing::Scalar(rng.range(0.2, 3.0))
+                }
+            });
+            let mut option_sets = vec![GradientOptions::new().edge_order(order)];
+            // A 1-D array's coordinate table (3 per point) is itself larger
+            // than the binding; that case is refused, tested below.
+            if shape.len() > 1 {
+                option_sets.push(
+                    GradientOptions::new()
+                        .edge_order(order)
+                        .per_axis_spacing(spacing),
+                );
+            }
+            for opts in option_sets {
+                let context = format!("{} -> {} {shape:?} {opts:?}", I::NUMPY_NAME, O::NUMPY_NAME);
+                let expected = ctx.gradient_as::<O, _, _, _>(&host, &opts).unwrap();
+                for entry in [Entry::Resident, Entry::Encoded] {
+                    let g = resident_gradient::<O, I>(ctx, &f, &opts, entry);
+                    let got: Vec<ArrayD<O>> = g.iter().map(|a| a.to_host(ctx).unwrap()).collect();
+                    for (a, e) in got.iter().zip(&expected) {
+                        assert_eq!(
+                            bits(a),
+                            bits(e),
+                            "{context} {entry:?}: differs from the host path"
+                        );
+                    }
+                    let flat: Vec<Vec<O>> =
+                        got.iter().map(|a| a.iter().copied().collect()).collect();
+                    assert_typed_matches_reference(&data, shape, &opts, &flat, &context);
+                }
+                let m = ctx
+                    .gradient_magnitude_resident::<O, I>(&f, &opts)
+                    .unwrap()
+                    .to_host(ctx)
+                    .unwrap();
+                let expected = ctx
+                    .gradient_magnitude_as::<O, _, _, _>(&host, &opts)
+                    .unwrap();
+                assert_eq!(
+                    bits(&m),
+                    bits(&expected),
+                    "{context}: magnitude differs from the host path"
+                );
+                assert_magnitude_matches_reference(
+                    &data,
+                    shape,
+                    &opts,
+                    m.as_slice().unwrap(),
+                    &format!("magnitude {context}"),
+                );
+            }
         }
-        other => panic!("expected ExceedsGpuLimits, got {other:?}"),
+    }
+}
+
+#[test]
+fn what_the_resident_path_cannot_do_is_an_error() {
+    let Some(ctx) = gpu_common::context_with(
+        GpuOptions::new()
+            .max_storage_buffer_binding_size(1024)
+            .axis_kernels(AxisKernels::PerAxis),
+    ) else {
+        return;
+    };
+    let mut rng = Rng::new(31);
+    let big = ArrayD::from_shape_vec(IxDyn(&[90, 8]), random_values::<f32>(&mut rng, 720)).unwrap();
+    let f = ctx.upload(&big).unwrap();
+    // The per-axis kernels bind whole arrays: no slabs of a resident array.
+    match ctx.gradient_resident::<f32, f32>(&f, &GradientOptions::new()) {
+        Err(e @ Error::GpuUnsupported { .. }) => assert_eq!(
+            e.to_string(),
+            "splitting the device-resident array of shape [90, 8] into slabs with the per-axis \
+             kernels is not supported on the GPU: use the fused kernels (AxisKernels::Auto) or \
+             GpuContext::gradient, which streams from the host"
+        ),
+        other => panic!("expected GpuUnsupported, got {other:?}"),
     }
     // The host path streams the same array in slabs.
     assert!(ctx
         .gradient_as::<f32, _, _, _>(&big, &GradientOptions::new())
         .is_ok());
+    // A magnitude over nine axes is beyond the fused kernel.
+    let shape = [2usize; 9];
+    let nine = ArrayD::from_shape_vec(IxDyn(&shape), random_values::<f32>(&mut rng, 512)).unwrap();
+    let f = ctx.upload(&nine).unwrap();
+    match ctx.gradient_magnitude_resident::<f32, f32>(&f, &GradientOptions::new()) {
+        Err(Error::GpuUnsupported { what, instead }) => {
+            assert!(what.contains("9 axes"), "{what}");
+            assert!(instead.contains("gradient_magnitude_as"), "{instead}");
+        }
+        other => panic!("expected GpuUnsupported, got {other:?}"),
+    }
 }

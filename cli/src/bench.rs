@@ -140,10 +140,15 @@ pub(crate) struct Row {
     vs_cpu: Option<f64>,
     vs_numpy: Option<f64>,
     max_error: Option<f64>,
-    /// Whether the row computes the gradient (and so has `vs` ratios).
+    /// Whether the row computes the gradient (and so has a max error).
     #[serde(skip)]
     computes: bool,
-    note: String,
+    /// Whether it computes the case's own request from the case's own
+    /// input, and so gets the `vs CPU` / `vs numpy` ratios (the magnitude
+    /// and u16-input variants get their own ratios in the notes).
+    #[serde(skip)]
+    comparable: bool,
+    pub(crate) note: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     adapter: Option<serde_json::Value>,
 }
@@ -169,6 +174,7 @@ fn row_of(
         vs_numpy: None,
         max_error: timing.filter(|_| computes).map(|t| t.max_error),
         computes,
+        comparable: computes,
         note,
         adapter: backend
             .starts_with("gpu")
@@ -423,25 +429,36 @@ where
         row_of(case, backend, computes, timing, bytes, note)
     };
     // A backend's result is checked before it is timed; a mismatch is never timed.
-    let checked =
-        |backend: &str, result: Result<Vec<ArrayD<T>>, String>, time: &dyn Fn() -> Duration| {
-            match result {
-                Err(e) => row(backend, true, None, format!("skipped: {e}")),
-                Ok(got) => {
-                    let err = max_error(&got, &reference);
-                    if err <= tol {
-                        let timing = Timing {
-                            median: time(),
-                            max_error: err,
-                        };
-                        row(backend, true, Some(&timing), String::new())
-                    } else {
-                        let note = format!("MISMATCH: max error {err:.3e} > tolerance {tol:.3e}");
-                        eprintln!("ndgrad bench: {} {backend}: {note}", case.label());
-                        row(backend, true, None, note)
-                    }
+    let checked_vs = |want: &[ArrayD<T>],
+                      tol: f64,
+                      bytes: f64,
+                      backend: &str,
+                      result: Result<Vec<ArrayD<T>>, String>,
+                      time: &dyn Fn() -> Duration| {
+        let row = |timing: Option<&Timing>, note: String| {
+            row_of(case, backend, true, timing, bytes, note)
+        };
+        match result {
+            Err(e) => row(None, format!("skipped: {e}")),
+            Ok(got) => {
+                let err = max_error(&got, want);
+                if err <= tol {
+                    let timing = Timing {
+                        median: time(),
+                        max_error: err,
+                    };
+                    row(Some(&timing), String::new())
+                } else {
+                    let note = format!("MISMATCH: max error {err:.3e} > tolerance {tol:.3e}");
+                    eprintln!("ndgrad bench: {} {backend}: {note}", case.label());
+                    row(None, note)
                 }
             }
+        }
+    };
+    let checked =
+        |backend: &str, result: Result<Vec<ArrayD<T>>, String>, time: &dyn Fn() -> Duration| {
+            checked_vs(&reference, tol, bytes, backend, result, time)
         };
 
     let mut rows = Vec::new();
@@ -506,6 +523,15 @@ where
         }
         rows.extend(gpu_rows);
     }
+    rows.extend(variant_rows(
+        case,
+        &inputs,
+        args,
+        repeat,
+        cpu.is_ok(),
+        gpu_ok,
+        &checked_vs,
+    )?);
     if args.backends.contains(&BenchBackend::Numpy) {
         if let Ok(numpy) = numpy {
             let (result, median) = match numpy.run(&inputs, case, repeat) {
@@ -519,8 +545,16 @@ where
     Ok(rows)
 }
 
-/// Fills `vs CPU` and `vs numpy` (how many times faster than that row), and
-/// each baseline's fraction in the notes of the rows measured against it.
+/// Fills `vs CPU` and `vs numpy` (how many times faster than that row) for
+/// the rows computing the case's own request, and the notes of the rows
+/// measured against a baseline or a sibling:
+/// - `cpu`: its fraction of the memcpy's bandwidth;
+/// - `gpu kernel`, `gpu per-axis kernel`: their fraction of the copy
+///   kernel's bandwidth (same bytes counted);
+/// - `gpu end to end`: its time over upload plus download alone;
+/// - `gpu magnitude`: its speed relative to `cpu magnitude`;
+/// - `gpu u16 end to end`, `cpu u16`: their speed relative to the same
+///   backend on the case's own (f32 or f64) input.
 fn ratios(rows: &mut [Row]) {
     let time_of = |rows: &[Row], backend: &str| {
         rows.iter()
@@ -531,19 +565,127 @@ fn ratios(rows: &mut [Row]) {
     let numpy = time_of(rows, "numpy");
     let memcpy = time_of(rows, "cpu memcpy");
     let copy_kernel = time_of(rows, "gpu copy kernel");
+    let gpu = time_of(rows, "gpu end to end");
+    let transfers = time_of(rows, "gpu upload").zip(time_of(rows, "gpu download"));
+    let cpu_magnitude = time_of(rows, "cpu magnitude");
     for r in rows.iter_mut().filter(|r| r.computes) {
         let Some(t) = r.median_s else { continue };
-        r.vs_cpu = cpu.map(|c| c / t);
-        r.vs_numpy = numpy.map(|n| n / t);
-        let baseline = match r.backend.as_str() {
-            "cpu" => memcpy.map(|b| ("memcpy", b)),
-            "gpu kernel" => copy_kernel.map(|b| ("copy kernel", b)),
+        if r.comparable {
+            r.vs_cpu = cpu.map(|c| c / t);
+            r.vs_numpy = numpy.map(|n| n / t);
+        }
+        let note = match r.backend.as_str() {
+            "cpu" => memcpy.map(|b| format!("{:.2}x memcpy bandwidth", b / t)),
+            "gpu kernel" | "gpu per-axis kernel" => copy_kernel.map(|b| {
+                let which = r.note.split(';').next().unwrap_or_default().to_string();
+                format!("{which}; {:.2}x copy kernel bandwidth", b / t)
+            }),
+            "gpu end to end" => {
+                transfers.map(|(u, d)| format!("time / (upload + download): {:.2}x", t / (u + d)))
+            }
+            "gpu magnitude" => {
+                cpu_magnitude.map(|c| format!("speed vs cpu magnitude: {:.2}x", c / t))
+            }
+            "gpu u16 end to end" => gpu.map(|g| format!("speed vs float input: {:.2}x", g / t)),
+            "cpu u16" => cpu.map(|c| format!("speed vs float input: {:.2}x", c / t)),
             _ => None,
         };
-        if let Some((name, b)) = baseline {
-            r.note = format!("{:.2}x {name} bandwidth", b / t);
+        if let Some(note) = note {
+            r.note = note;
         }
     }
+}
+
+/// Checks a result against `want` within `tol` and times it:
+/// `(want, tol, bytes moved, backend, result, time)`.
+type CheckedVs<'a, T> = &'a dyn Fn(
+    &[ArrayD<T>],
+    f64,
+    f64,
+    &str,
+    Result<Vec<ArrayD<T>>, String>,
+    &dyn Fn() -> Duration,
+) -> Row;
+
+/// The same case computed two other ways, each checked against the
+/// reference of what it computes:
+/// - the gradient magnitude (`gpu magnitude`, `cpu magnitude`), against the
+///   reference magnitude;
+/// - the input quantised to u16 (`gpu u16 end to end`, `cpu u16`), results
+///   in the case's type, against the reference on the same u16 array: a
+///   16-bit CT volume moves half the bytes of f32 to the GPU.
+fn variant_rows<T>(
+    case: &Case,
+    inputs: &Inputs<T>,
+    args: &BenchArgs,
+    repeat: usize,
+    cpu_ok: bool,
+    gpu_ok: bool,
+    checked_vs: CheckedVs<'_, T>,
+) -> Result<Vec<Row>, String>
+where
+    T: Element,
+{
+    let mut backends = Vec::new();
+    if args.backends.contains(&BenchBackend::Gpu) && gpu_ok {
+        backends.push(("gpu", Backend::Gpu));
+    }
+    if args.backends.contains(&BenchBackend::Cpu) && cpu_ok {
+        backends.push(("cpu", Backend::Cpu));
+    }
+    if backends.is_empty() {
+        return Ok(Vec::new());
+    }
+    let elem = std::mem::size_of::<T>();
+    let err = |e: ndgrad::Error| format!("{}: {e}", case.label());
+    let mut rows = Vec::new();
+
+    let magnitude = |backend| {
+        ndgrad::gradient_magnitude_as::<T, _, _, _>(
+            &inputs.f,
+            &inputs.opts.clone().backend(backend),
+        )
+        .map(|m| vec![m])
+    };
+    let want = magnitude(Backend::Reference).map_err(err)?;
+    let tol = tolerance(inputs) * (inputs.naxes as f64).sqrt();
+    let bytes = (2 * case.len() * elem) as f64;
+    for &(name, backend) in &backends {
+        let time = || time_median(repeat, || magnitude(backend));
+        let result = magnitude(backend).map_err(|e| e.to_string());
+        let mut row = checked_vs(
+            &want,
+            tol,
+            bytes,
+            &format!("{name} magnitude"),
+            result,
+            &time,
+        );
+        row.comparable = false;
+        rows.push(row);
+    }
+
+    let quantised = inputs
+        .f
+        .mapv(|v| ((v.to_f64() + 1.0) * 30_000.0).round() as u16);
+    let u16_gradient = |backend| {
+        ndgrad::gradient_as::<T, _, _, _>(&quantised, &inputs.opts.clone().backend(backend))
+    };
+    let want = u16_gradient(Backend::Reference).map_err(err)?;
+    let tol = tolerance(inputs) * 60_000.0;
+    let bytes = (case.len() * (2 + inputs.naxes * elem)) as f64;
+    for &(name, backend) in &backends {
+        let label = match name {
+            "gpu" => "gpu u16 end to end",
+            _ => "cpu u16",
+        };
+        let time = || time_median(repeat, || u16_gradient(backend));
+        let result = u16_gradient(backend).map_err(|e| e.to_string());
+        let mut row = checked_vs(&want, tol, bytes, label, result, &time);
+        row.comparable = false;
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// A multi-threaded copy moving as many bytes as the gradient does: it reads

@@ -1,10 +1,11 @@
 //! The GPU rows of `ndgrad bench`: end to end, kernel only, upload, download,
 //! and a copy kernel moving the same bytes on the same adapter.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ndarray::ArrayD;
-use ndgrad::gpu::{self, TimingClock};
+use ndgrad::gpu::{self, AxisKernels, GpuContext, GpuOptions, TimingClock};
 use ndgrad::{Backend, Element, GradientOptions};
 
 use crate::bench::Row;
@@ -81,13 +82,30 @@ pub fn rows<T: Element>(
     let Ok(ctx) = gpu::default_context() else {
         return rows;
     };
+    let kernels = |t: &gpu::KernelTimings| if t.fused { "fused" } else { "per-axis" };
     match ctx.time_kernels(f, opts, repeat) {
         Ok(t) => {
             let clock = match t.clock {
                 TimingClock::GpuTimestamps => "GPU timestamps",
                 TimingClock::WallClock => "wall time, data resident",
             };
-            rows.push(kernel("gpu kernel", Some(t.gradient), clock.into()));
+            rows.push(kernel("gpu kernel", Some(t.gradient), kernels(&t).into()));
+            // The per-axis kernels on the same data, beside the default,
+            // their result checked too.
+            if let Some(per_axis) = per_axis_context() {
+                let name = "gpu per-axis kernel";
+                match per_axis.time_kernels(f, opts, repeat) {
+                    Ok(p) => {
+                        let result = per_axis.gradient(f, opts).map_err(|e| e.to_string());
+                        let mut row = checked(name, result, &|| p.gradient);
+                        if row.median_s.is_some() {
+                            row.note = kernels(&p).into();
+                        }
+                        rows.push(row);
+                    }
+                    Err(e) => rows.push(kernel(name, None, format!("skipped: {e}"))),
+                }
+            }
             rows.push(baseline(
                 "gpu upload",
                 t.upload,
@@ -110,4 +128,14 @@ pub fn rows<T: Element>(
         Err(e) => rows.push(kernel("gpu kernel", None, format!("skipped: {e}"))),
     }
     rows
+}
+
+/// A context on the default adapter that always runs the per-axis kernels,
+/// for the `gpu per-axis kernel` row (built once; `None` if it cannot be).
+fn per_axis_context() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        GpuContext::with_options(GpuOptions::new().axis_kernels(AxisKernels::PerAxis)).ok()
+    })
+    .as_ref()
 }

@@ -1083,3 +1083,71 @@ fn argument_errors_are_one_line_with_exit_code_2() {
         assert_clean_failure(&ndgrad(&args), &scratch, 2, needle);
     }
 }
+
+/// `ndgrad bench` reports the fused-kernel, per-axis, magnitude and u16-input
+/// rows beside the plain ones, each checked against the reference (a
+/// measured row has a max error), and writes them as JSON. The GPU rows are
+/// required under NDGRAD_REQUIRE_GPU=1 (as in CI).
+#[test]
+fn bench_reports_the_fused_magnitude_and_compact_input_rows() {
+    let scratch = Scratch::new();
+    let json = scratch.input("bench.json");
+    let out = ndgrad([
+        OsStr::new("bench"),
+        OsStr::new("--shape=12,10,9"),
+        OsStr::new("--dtype=f32"),
+        OsStr::new("--edge-order=2"),
+        OsStr::new("--spacing=coords"),
+        OsStr::new("--backends=gpu,cpu"),
+        OsStr::new("--repeat=1"),
+        OsStr::new("--json"),
+        json.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        stderr(&out)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("gpu u16 end to end") || !table.contains("gpu kernel"),
+        "{table}"
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    let row = |backend: &str| rows.iter().find(|r| r["backend"] == backend);
+    let measured = |backend: &str| {
+        let r = row(backend).unwrap_or_else(|| panic!("no {backend} row in {rows:?}"));
+        assert!(r["median_s"].as_f64().unwrap() > 0.0, "{r}");
+        // Checked against the reference within the bench's tolerance (a
+        // mismatch fails the command); u16 rows' values reach 60,000.
+        assert!(r["max_error"].as_f64().unwrap() < 0.1, "{r}");
+        r.clone()
+    };
+    for backend in ["cpu", "cpu magnitude", "cpu u16"] {
+        measured(backend);
+    }
+    let gpu_required = std::env::var_os("NDGRAD_REQUIRE_GPU").is_some_and(|v| v == "1");
+    if gpu_required || row("gpu end to end").is_some_and(|r| r["median_s"].is_number()) {
+        let kernel = measured("gpu kernel");
+        assert!(
+            kernel["note"].as_str().unwrap().starts_with("fused;"),
+            "{kernel}"
+        );
+        let per_axis = measured("gpu per-axis kernel");
+        assert!(
+            per_axis["note"].as_str().unwrap().starts_with("per-axis;"),
+            "{per_axis}"
+        );
+        for backend in ["gpu end to end", "gpu magnitude", "gpu u16 end to end"] {
+            measured(backend);
+        }
+        let u16_row = measured("gpu u16 end to end");
+        assert!(u16_row["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("speed vs float input: "));
+    }
+}

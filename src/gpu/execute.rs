@@ -103,6 +103,22 @@ impl CoefTable {
         CoefTable { values, axes }
     }
 
+    /// The length of `CoefTable::new(plan, 1)`, without computing it.
+    pub(super) fn unpadded_len(plan: &Plan) -> usize {
+        plan.axes
+            .iter()
+            .map(|ax| {
+                let interior = match ax.stencil.interior() {
+                    Interior::Uniform { .. } => 1,
+                    Interior::NonUniform { weights } => 3 * weights.len(),
+                };
+                interior
+                    + tap_coefficients(ax.stencil.first()).len()
+                    + tap_coefficients(ax.stencil.last()).len()
+            })
+            .sum()
+    }
+
     /// Number of coefficients (padding included).
     pub(super) fn len(&self) -> usize {
         self.values.len()
@@ -182,6 +198,32 @@ pub(super) struct RunKind {
 }
 
 impl RunKind {
+    /// The kind of a run of `plan` from `I` input into `stored` results.
+    pub(super) fn new(
+        ctx: &GpuContext,
+        plan: &Plan,
+        input: InputKind,
+        stored: Stored,
+        request: Request,
+    ) -> RunKind {
+        RunKind {
+            input,
+            stored,
+            path: choose_path(ctx, plan, request, stored),
+            edge_order: plan.axes[0].stencil.edge_order().get() as u32,
+        }
+    }
+
+    /// The coefficient table of `plan` for this run: each part at a storage
+    /// offset alignment for the per-axis kernels, which bind parts one at
+    /// a time; unpadded for the fused kernel, which binds it whole.
+    pub(super) fn coefs(&self, ctx: &GpuContext, plan: &Plan) -> CoefTable {
+        match self.path {
+            Path::PerAxis => CoefTable::new(plan, coefficient_alignment(ctx, self.stored)),
+            Path::Fused | Path::FusedMagnitude => CoefTable::new(plan, 1),
+        }
+    }
+
     fn spec(
         &self,
         ctx: &GpuContext,
@@ -225,15 +267,10 @@ impl RunKind {
 /// division and one dispatch per four axes, where the per-axis kernels run
 /// three dispatches per axis, each dividing its thread index. Re-measure on
 /// hardware GPUs when changing either.
-pub(super) fn choose_path(
-    ctx: &GpuContext,
-    plan: &Plan,
-    request: Request,
-    coefs: &CoefTable,
-    stored: Stored,
-) -> Path {
-    let fits = coefs.len() as u64 * stored.real().size()
-        <= ctx.limits.max_storage_buffer_binding_size
+pub(super) fn choose_path(ctx: &GpuContext, plan: &Plan, request: Request, stored: Stored) -> Path {
+    // The fused kernel binds the whole table, unpadded (see `RunKind::coefs`).
+    let fused_table = CoefTable::unpadded_len(plan) as u64 * stored.real().size();
+    let fits = fused_table <= ctx.limits.max_storage_buffer_binding_size
         && ctx.device.limits().max_storage_buffers_per_shader_stage >= 2 + FUSED_MAX_OUTPUTS as u32;
     match request {
         Request::Magnitude if fits && plan.axes.len() <= FUSED_MAX_AXES => Path::FusedMagnitude,
@@ -531,13 +568,8 @@ pub(crate) fn run<O: Element, I: Input>(
             Request::Magnitude => vec![Vec::new()],
         });
     }
-    let coefs = CoefTable::new(plan, coefficient_alignment(ctx, stored));
-    let kind = RunKind {
-        input: InputKind::of::<I>(),
-        stored,
-        path: choose_path(ctx, plan, request, &coefs, stored),
-        edge_order: plan.axes[0].stencil.edge_order().get() as u32,
-    };
+    let kind = RunKind::new(ctx, plan, InputKind::of::<I>(), stored, request);
+    let coefs = kind.coefs(ctx, plan);
     let components = stream(ctx, plan, data, &coefs, &kind)?;
     Ok(match (request, kind.path) {
         (Request::Magnitude, Path::PerAxis) => vec![magnitude_of(&components, plan.len())],
@@ -558,7 +590,16 @@ fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
 
 /// The slab plan of `plan` for `kind`: the largest of the input and output
 /// element sizes bounds a slab.
-pub(super) fn slab_plan(ctx: &GpuContext, plan: &Plan, kind: &RunKind) -> Result<SlabPlan> {
+///
+/// `margin` bytes of every binding are kept free: a slab of a
+/// device-resident array is bound from an offset rounded down to the
+/// storage offset alignment, so its window is up to that much longer.
+pub(super) fn slab_plan(
+    ctx: &GpuContext,
+    plan: &Plan,
+    kind: &RunKind,
+    margin: u64,
+) -> Result<SlabPlan> {
     let elem = kind.input.size().max(kind.stored.size());
     let planes = plan.shape[0];
     let halo = plan
@@ -568,7 +609,12 @@ pub(super) fn slab_plan(ctx: &GpuContext, plan: &Plan, kind: &RunKind) -> Result
         .map_or(0, |ax| ax.stencil.edge_order().get());
     // A packed input slab rounds up to whole words, which stays within the
     // (word-multiple) binding limit since outputs are at least as wide.
-    let budget = ctx.limits.max_slab_elements(elem);
+    let margin_elements = margin.div_ceil(elem);
+    let budget = ctx
+        .limits
+        .max_slab_elements(elem)
+        .saturating_sub(margin_elements)
+        .max(1);
     SlabPlan::new(planes, plan.len() / planes, halo, budget, elem)
 }
 
@@ -580,7 +626,7 @@ fn stream<O: Element, I: Input>(
     coefs: &CoefTable,
     kind: &RunKind,
 ) -> Result<Vec<Vec<O>>> {
-    let slabs = slab_plan(ctx, plan, kind)?;
+    let slabs = slab_plan(ctx, plan, kind, 0)?;
     let coef_bytes = coefs.len() as u64 * kind.stored.real().size();
     if coef_bytes > ctx.limits.max_buffer_size {
         return Err(Error::ExceedsGpuLimits {
@@ -647,9 +693,12 @@ fn stream_slabs<O: Element, I: Input>(
             });
         let bindings = Bindings {
             params: &params,
-            input: (&input, kind.input.buffer_bytes(loaded.len() as u64)),
+            input: Window::whole(&input, kind.input.buffer_bytes(loaded.len() as u64)),
             coefs: &coef_buffer,
-            outputs: out_buffers.iter().map(|b| (b, out_bytes)).collect(),
+            outputs: out_buffers
+                .iter()
+                .map(|b| Window::whole(b, out_bytes))
+                .collect(),
             spares: &spares,
             real_size: kind.stored.real().size(),
         };
@@ -725,16 +774,36 @@ pub(super) fn upload_params(
     buffer.clone()
 }
 
+/// A bound range of a buffer: `size` bytes from `offset` (a multiple of the
+/// device's storage offset alignment).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window<'a> {
+    pub(super) buffer: &'a wgpu::Buffer,
+    pub(super) offset: u64,
+    pub(super) size: u64,
+}
+
+impl<'a> Window<'a> {
+    /// The first `size` bytes of `buffer`.
+    pub(super) fn whole(buffer: &'a wgpu::Buffer, size: u64) -> Window<'a> {
+        Window {
+            buffer,
+            offset: 0,
+            size,
+        }
+    }
+}
+
 /// The buffers the dispatches of one submission bind.
 pub(super) struct Bindings<'a> {
     /// The parameters, one slot per job ([`params_bytes`]).
     pub(super) params: &'a wgpu::Buffer,
     /// The input and its bytes.
-    pub(super) input: (&'a wgpu::Buffer, u64),
+    pub(super) input: Window<'a>,
     /// The whole coefficient table.
     pub(super) coefs: &'a wgpu::Buffer,
     /// Each output and its bytes.
-    pub(super) outputs: Vec<(&'a wgpu::Buffer, u64)>,
+    pub(super) outputs: Vec<Window<'a>>,
     /// Small buffers bound to the fused kernel's unused outputs.
     pub(super) spares: &'a [wgpu::Buffer],
     /// Bytes per coefficient.
@@ -809,7 +878,7 @@ fn bind_group(
         },
         wgpu::BindGroupEntry {
             binding: 1,
-            resource: binding(b.input.0, 0, b.input.1),
+            resource: binding(b.input.buffer, b.input.offset, b.input.size),
         },
         wgpu::BindGroupEntry {
             binding: 2,
@@ -823,16 +892,16 @@ fn bind_group(
     let layout = job.spec.kernel.layout();
     match layout {
         super::kernels::Layout::PerAxis => {
-            let (out, bytes) = b.outputs[job.output];
+            let out = b.outputs[job.output];
             entries.push(wgpu::BindGroupEntry {
                 binding: 3,
-                resource: binding(out, 0, bytes),
+                resource: binding(out.buffer, out.offset, out.size),
             });
         }
         super::kernels::Layout::Fused => {
             for k in 0..FUSED_MAX_OUTPUTS {
                 let resource = match b.outputs.get(job.output + k) {
-                    Some(&(out, bytes)) => binding(out, 0, bytes),
+                    Some(out) => binding(out.buffer, out.offset, out.size),
                     None => binding(&b.spares[k], 0, b.spares[k].size()),
                 };
                 entries.push(wgpu::BindGroupEntry {
@@ -847,4 +916,39 @@ fn bind_group(
         layout: ctx.bind_group_layout(layout),
         entries: &entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CoefTable;
+    use crate::options::{AxisSpacing, EdgeOrder, GradientOptions};
+    use crate::plan::Plan;
+
+    #[test]
+    fn the_unpadded_length_is_the_length_of_the_unpadded_table() {
+        let coords =
+            |n: usize| AxisSpacing::from((0..n).map(|i| (i * i) as f64).collect::<Vec<_>>());
+        for order in [EdgeOrder::First, EdgeOrder::Second] {
+            for opts in [
+                GradientOptions::new(),
+                GradientOptions::new().per_axis_spacing([
+                    coords(5),
+                    AxisSpacing::Scalar(2.0),
+                    coords(7),
+                ]),
+                GradientOptions::new().per_axis_spacing([
+                    coords(5),
+                    coords(4),
+                    AxisSpacing::Scalar(0.5),
+                ]),
+            ] {
+                let plan = Plan::new(&[5, 4, 7], &opts.edge_order(order)).unwrap();
+                assert_eq!(
+                    CoefTable::unpadded_len(&plan),
+                    CoefTable::new(&plan, 1).len()
+                );
+                assert!(CoefTable::new(&plan, 16).len() >= CoefTable::new(&plan, 1).len());
+            }
+        }
+    }
 }

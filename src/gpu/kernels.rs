@@ -379,8 +379,8 @@ impl FusedAxis {
 pub(crate) struct FusedParams {
     pub(crate) first: u32,
     pub(crate) count: u32,
-    pub(crate) _pad0: u32,
-    pub(crate) _pad1: u32,
+    pub(crate) input_offset: u32,
+    pub(crate) output_offset: u32,
     pub(crate) axis: [FusedAxis; FUSED_MAX_AXES],
     pub(crate) _pad2: [u32; 4],
     pub(crate) k: [u32; 128],

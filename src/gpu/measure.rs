@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ndarray::{ArrayBase, Data, Dimension};
 
 use super::context::GpuContext;
-use super::execute::{self, Bindings, CoefTable, Job, Params, RunKind};
+use super::execute::{self, Bindings, Job, Params, RunKind, Window};
 use super::kernels::{DispatchParams, InputKind, Kernel, Specialization, Stored};
 use super::slab::Slab;
 use super::transfer;
@@ -53,6 +53,9 @@ pub struct KernelTimings {
     pub copy: Duration,
     /// Which clock timed `gradient` and `copy`.
     pub clock: TimingClock,
+    /// Whether `gradient` ran the fused kernel (`shaders/fused.wgsl`) rather
+    /// than the per-axis kernels ([`super::AxisKernels`]).
+    pub fused: bool,
     /// Median host wall time of uploading the whole input into the device's
     /// input buffer as [`GpuContext::gradient`] does: `Queue::write_buffer`
     /// of the contiguous host data, then a submission that flushes it, until
@@ -202,13 +205,14 @@ impl GpuContext {
         let stored = Stored::of::<T>();
         let elem = stored.size();
         let len = plan.len();
-        let coefs = CoefTable::new(plan, execute::coefficient_alignment(self, stored));
-        let kind = RunKind {
-            input: InputKind::of::<T>(),
+        let kind = RunKind::new(
+            self,
+            plan,
+            InputKind::of::<T>(),
             stored,
-            path: execute::choose_path(self, plan, Request::Components, &coefs, stored),
-            edge_order: plan.axes[0].stencil.edge_order().get() as u32,
-        };
+            Request::Components,
+        );
+        let coefs = kind.coefs(self, plan);
         let outputs = kind.outputs(plan);
         let coef_buffer = transfer::ensure(
             self,
@@ -258,9 +262,12 @@ impl GpuContext {
         let copy_params = execute::upload_params(self, &mut copy_set.params, &copy_jobs);
         let bindings = |params| Bindings {
             params,
-            input: (&input, kind.input.buffer_bytes(len as u64)),
+            input: Window::whole(&input, kind.input.buffer_bytes(len as u64)),
             coefs: &coef_buffer,
-            outputs: out_buffers.iter().map(|b| (b, len as u64 * elem)).collect(),
+            outputs: out_buffers
+                .iter()
+                .map(|b| Window::whole(b, len as u64 * elem))
+                .collect(),
             spares: &spares,
             real_size: stored.real().size(),
         };
@@ -372,6 +379,7 @@ impl GpuContext {
             } else {
                 TimingClock::WallClock
             },
+            fused: kind.path != execute::Path::PerAxis,
             upload: median(uploads),
             download: median(downloads),
             bytes: 2 * axes * input_bytes,

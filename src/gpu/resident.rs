@@ -9,9 +9,8 @@ use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn};
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
-use super::execute::{self, Bindings, CoefTable, RunKind};
+use super::execute::{self, Bindings, Params, Path, RunKind, Window};
 use super::kernels::{InputKind, Stored};
-use super::slab::Slab;
 use super::transfer::{self, POISON_F16_PAIR, POISON_F32, POISON_F64};
 use crate::dispatch::Request;
 use crate::element::{Element, Input};
@@ -330,6 +329,11 @@ impl GpuContext {
     /// Parameters and coefficients go into buffers initialised at creation,
     /// so nothing depends on the order of queue writes.
     ///
+    /// An array larger than one storage binding is computed in slabs along
+    /// its outermost axis, each bound as a window of the resident buffers
+    /// (with the halo planes its stencil reads), all recorded into
+    /// `encoder`.
+    ///
     /// ```
     /// use ndarray::array;
     /// use ndgrad::gpu::{wgpu, GpuContext};
@@ -352,16 +356,88 @@ impl GpuContext {
     /// Every option error of [`Plan::new`]; [`Error::NoF64`] for f64 input
     /// or results without `SHADER_F64`; [`Error::NoF16`] for f16 results
     /// without `SHADER_F16`; [`Error::InvalidGpuArray`] when `f`'s buffer is
-    /// too small or not `STORAGE`; [`Error::ExceedsGpuLimits`] when the input,
-    /// an output or the coefficients do not fit one storage binding and one
-    /// buffer (resident arrays are not split into slabs: use
-    /// [`GpuContext::gradient`] to stream larger ones); [`Error::Gpu`] and
+    /// too small or not `STORAGE`; [`Error::ExceedsGpuLimits`] when one
+    /// plane of the outermost axis with its halo, or the coefficients, do
+    /// not fit one binding; [`Error::GpuUnsupported`] when a slab-split
+    /// array would need the per-axis kernels ([`super::AxisKernels::PerAxis`],
+    /// or a coefficient table larger than one binding); [`Error::Gpu`] and
     /// [`Error::DeviceLost`] when the device fails.
     pub fn encode_gradient<O: Element, I: Input>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         f: &GpuArray<I>,
         opts: &GradientOptions,
+    ) -> Result<Vec<GpuArray<O>>> {
+        self.encode_request(encoder, f, opts, Request::Components)
+    }
+
+    /// The gradient magnitude of the resident array `f`,
+    /// `sqrt(Σᵢ (∂f/∂xᵢ)²)` over the requested axes, kept on the device:
+    /// the device-resident [`crate::gradient_magnitude_as`], computed by the
+    /// fused kernel without writing the components.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndgrad::gpu::GpuContext;
+    /// use ndgrad::GradientOptions;
+    ///
+    /// let Ok(ctx) = GpuContext::new() else { return Ok(()) }; // no GPU here
+    /// let f = ctx.upload(&array![[0.0f32, 3.0], [4.0, 7.0]])?;
+    /// let m = ctx.gradient_magnitude_resident::<f32, f32>(&f, &GradientOptions::new())?;
+    /// assert_eq!(m.to_host(&ctx)?, array![[5.0f32, 5.0], [5.0, 5.0]].into_dyn());
+    /// # Ok::<(), ndgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuContext::encode_gradient_magnitude`]; [`Error::Gpu`] and
+    /// [`Error::DeviceLost`] when the submission fails.
+    pub fn gradient_magnitude_resident<O: Element, I: Input>(
+        &self,
+        f: &GpuArray<I>,
+        opts: &GradientOptions,
+    ) -> Result<GpuArray<O>> {
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("ndgrad resident magnitude"),
+            });
+        let mut outputs = self.encode_request(&mut encoder, f, opts, Request::Magnitude)?;
+        self.scoped("submitting a gradient magnitude", || {
+            self.queue.submit([encoder.finish()]);
+            Ok(())
+        })?;
+        Ok(outputs
+            .pop()
+            .expect("a magnitude request returns one array"))
+    }
+
+    /// Records the gradient magnitude of `f` into the application's
+    /// `encoder`, as [`GpuContext::encode_gradient`] records the components.
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuContext::encode_gradient`], and [`Error::GpuUnsupported`] for
+    /// more than eight axes (the fused kernel's most; the host entry
+    /// [`GpuContext::gradient_magnitude_as`] combines the components then).
+    pub fn encode_gradient_magnitude<O: Element, I: Input>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        f: &GpuArray<I>,
+        opts: &GradientOptions,
+    ) -> Result<GpuArray<O>> {
+        let mut outputs = self.encode_request(encoder, f, opts, Request::Magnitude)?;
+        Ok(outputs
+            .pop()
+            .expect("a magnitude request returns one array"))
+    }
+
+    fn encode_request<O: Element, I: Input>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        f: &GpuArray<I>,
+        opts: &GradientOptions,
+        request: Request,
     ) -> Result<Vec<GpuArray<O>>> {
         self.check_health()?;
         let stored = Stored::of::<O>();
@@ -385,39 +461,58 @@ impl GpuContext {
         let plan = Plan::new(&f.shape, opts)?;
         let len = plan.len();
         let out_bytes = len as u64 * stored.size();
-        let outputs: Vec<GpuArray<O>> = (0..plan.axes.len())
+        let count = match request {
+            Request::Components => plan.axes.len(),
+            Request::Magnitude => 1,
+        };
+        if plan.axes.is_empty() {
+            // The magnitude over no axes is zero everywhere (a fresh buffer
+            // is zeroed); there are no components.
+            return Ok((0..count)
+                .map(|_| GpuArray {
+                    shape: f.shape.clone(),
+                    buffer: self.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("ndgrad resident output"),
+                        size: out_bytes.max(8).next_multiple_of(8),
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_SRC
+                            | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                    elements: PhantomData,
+                })
+                .collect());
+        }
+        let outputs: Vec<GpuArray<O>> = (0..count)
             .map(|_| GpuArray {
                 shape: f.shape.clone(),
                 buffer: output_buffer(self, out_bytes, stored),
                 elements: PhantomData,
             })
             .collect();
-        if plan.axes.is_empty() || plan.is_empty() {
+        if plan.is_empty() {
             return Ok(outputs);
         }
-        let coefs = CoefTable::new(&plan, execute::coefficient_alignment(self, stored));
-        let kind = RunKind {
-            input,
-            stored,
-            path: execute::choose_path(self, &plan, Request::Components, &coefs, stored),
-            edge_order: plan.axes[0].stencil.edge_order().get() as u32,
-        };
-        let limit = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
-        let slabs = execute::slab_plan(self, &plan, &kind)?;
-        if slabs.slabs.len() > 1 {
-            let needed = input.buffer_bytes(len as u64).max(out_bytes);
-            return Err(Error::ExceedsGpuLimits {
+        let kind = RunKind::new(self, &plan, input, stored, request);
+        let coefs = kind.coefs(self, &plan);
+        if request == Request::Magnitude && kind.path == Path::PerAxis {
+            return Err(Error::GpuUnsupported {
                 what: format!(
-                    "a device-resident array of shape {:?} ({} input, {} results; resident arrays are not split into slabs, use GpuContext::gradient to stream it)",
-                    f.shape,
-                    I::NUMPY_NAME,
-                    O::NUMPY_NAME
+                    "a device-resident gradient magnitude over {} axes",
+                    plan.axes.len()
                 ),
-                needed,
-                limit,
+                instead: "the fused kernel takes at most 8 axes and a coefficient table that fits one binding; use GpuContext::gradient_magnitude_as, which combines the components on the host".into(),
+            });
+        }
+        let align = u64::from(self.limits.storage_offset_alignment);
+        let slabs = execute::slab_plan(self, &plan, &kind, align)?;
+        if slabs.slabs.len() > 1 && kind.path == Path::PerAxis {
+            return Err(Error::GpuUnsupported {
+                what: format!(
+                    "splitting the device-resident array of shape {:?} into slabs with the per-axis kernels",
+                    f.shape
+                ),
+                instead: "use the fused kernels (AxisKernels::Auto) or GpuContext::gradient, which streams from the host".into(),
             });
         }
         let coef_bytes = coefs.bytes(stored);
@@ -428,20 +523,34 @@ impl GpuContext {
                 limit: self.limits.max_buffer_size,
             });
         }
-        let planes = plan.shape[0];
-        let whole = Slab {
-            load: 0..planes,
-            compute: 0..planes,
-        };
-        let jobs = execute::slab_jobs(self, &kind, &plan, &coefs, &whole, slabs.plane_len)?;
+        let plane_len = slabs.plane_len;
+        // Each slab's jobs, their input and output windows set.
+        let mut work = Vec::new();
+        for slab in &slabs.slabs {
+            let mut jobs = execute::slab_jobs(self, &kind, &plan, &coefs, slab, plane_len)?;
+            let (input_window, input_shift) = window(
+                slab.load.start * plane_len,
+                slab.load.len() * plane_len,
+                input.size(),
+                align,
+            );
+            let (output_window, output_shift) = window(
+                slab.compute.start * plane_len,
+                slab.compute.len() * plane_len,
+                stored.size(),
+                align,
+            );
+            for job in &mut jobs {
+                if let Params::Fused(p) = &mut job.params {
+                    p.input_offset = input_shift;
+                    p.output_offset = output_shift;
+                } else {
+                    debug_assert_eq!(slabs.slabs.len(), 1, "per-axis jobs bind whole arrays");
+                }
+            }
+            work.push((jobs, input_window, output_window));
+        }
         self.scoped("recording a gradient", || {
-            let params = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("ndgrad resident parameters"),
-                    contents: &execute::params_bytes(self, &jobs),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
             let coef_buffer = self
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -450,16 +559,49 @@ impl GpuContext {
                     usage: wgpu::BufferUsages::STORAGE,
                 });
             let spares = transfer::spares(self, &mut Vec::new());
-            let bindings = Bindings {
-                params: &params,
-                input: (&f.buffer, input.buffer_bytes(len as u64)),
-                coefs: &coef_buffer,
-                outputs: outputs.iter().map(|o| (&o.buffer, out_bytes)).collect(),
-                spares: &spares,
-                real_size: stored.real().size(),
-            };
-            execute::encode(self, encoder, &jobs, &mut HashMap::new(), &bindings, None)
+            let mut pipelines = HashMap::new();
+            for (jobs, (in_offset, in_size), (out_offset, out_size)) in &work {
+                let params = self
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("ndgrad resident parameters"),
+                        contents: &execute::params_bytes(self, jobs),
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    });
+                let bindings = Bindings {
+                    params: &params,
+                    input: Window {
+                        buffer: &f.buffer,
+                        offset: *in_offset,
+                        size: *in_size,
+                    },
+                    coefs: &coef_buffer,
+                    outputs: outputs
+                        .iter()
+                        .map(|o| Window {
+                            buffer: &o.buffer,
+                            offset: *out_offset,
+                            size: *out_size,
+                        })
+                        .collect(),
+                    spares: &spares,
+                    real_size: stored.real().size(),
+                };
+                execute::encode(self, encoder, jobs, &mut pipelines, &bindings, None)?;
+            }
+            Ok(())
         })?;
         Ok(outputs)
     }
+}
+
+/// The window of a resident buffer holding `count` elements of `size`
+/// bytes from element `first`: `((offset, bytes), shift)`, the offset
+/// rounded down to `align` bytes and the element at `first` lying `shift`
+/// elements into the window.
+fn window(first: usize, count: usize, size: u64, align: u64) -> ((u64, u64), u32) {
+    let start = first as u64 * size;
+    let offset = start - start % align;
+    let bytes = start + count as u64 * size - offset;
+    ((offset, bytes), ((start - offset) / size) as u32)
 }
