@@ -13,157 +13,39 @@
 //!   within half an ulp of the tap's magnitude Σ|w|·max|f|, so 8 ulp of it
 //!   is a safe bound that still catches a wrong coefficient or sample.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
-use ndgrad::stencil::Tap;
+mod common;
+
+use common::{coordinates, random_request, sample, tap_magnitudes, Rng, Strided};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use ndgrad::{
     cpu, gradient, gradient_with_backend, AxisSpacing, Backend, EdgeOrder, Element,
     GradientOptions, Plan, Spacing,
 };
 use proptest::prelude::*;
 
-/// SplitMix64: a tiny deterministic generator, so a failing proptest seed
-/// reproduces the whole case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
-
-/// How the input is laid out in memory around its logical shape.
-#[derive(Debug, Clone)]
-struct Layout {
-    /// `perm[i]`: the logical axis stored as the `i`-th storage axis.
-    perm: Vec<usize>,
-    /// Step of each logical axis's slice (1 = unsliced).
-    step: Vec<usize>,
-    /// Whether each logical axis is read backwards.
-    reversed: Vec<bool>,
-}
-
 #[derive(Debug, Clone)]
 struct Case {
     shape: Vec<usize>,
     opts: GradientOptions,
-    layout: Layout,
+    layout: Strided,
     /// Fraction of samples replaced by NaN, +inf or -inf.
     non_finite: f64,
     seed: u64,
 }
 
-fn coordinates(rng: &mut Rng, n: usize) -> AxisSpacing {
-    let x: Vec<f64> = if rng.chance(0.3) {
-        // Exactly equal differences: numpy (and the plan) take the uniform path.
-        let h = rng.pick(&[0.25, -0.5, 2.0]);
-        (0..n).map(|k| 1.0 + k as f64 * h).collect()
-    } else {
-        let sign = if rng.chance(0.2) { -1.0 } else { 1.0 };
-        let mut x = Vec::with_capacity(n);
-        let mut at = rng.unit() * 4.0 - 2.0;
-        for _ in 0..n {
-            x.push(at);
-            at += sign * (0.1 + rng.unit() * 1.9);
-        }
-        x
-    };
-    AxisSpacing::from(x)
-}
-
 impl Case {
     fn generate(seed: u64) -> Case {
         let mut rng = Rng(seed);
-        let ndim = 1 + rng.below(5);
-        let edge_order = if rng.chance(0.5) {
-            EdgeOrder::First
-        } else {
-            EdgeOrder::Second
-        };
-        let eo = edge_order.get();
-        // A random subset of the axes in a random order (sometimes all, as `Axes::All`).
-        let mut axes: Vec<usize> = (0..ndim).collect();
-        for k in (1..ndim).rev() {
-            axes.swap(k, rng.below(k + 1));
-        }
-        let all = rng.chance(0.3);
-        if all {
-            axes.sort_unstable();
-        } else {
-            axes.truncate(rng.below(ndim + 1));
-        }
-        // Small extents (fewer than 3000 elements), often exactly edge_order + 1.
-        let budget = [0, 300, 40, 12, 7, 5][ndim];
-        let shape: Vec<usize> = (0..ndim)
-            .map(|k| {
-                if axes.contains(&k) {
-                    if rng.chance(0.3) {
-                        eo + 1
-                    } else {
-                        eo + 1 + rng.below(budget - eo)
-                    }
-                } else if rng.chance(0.05) {
-                    0
-                } else {
-                    1 + rng.below(budget)
-                }
-            })
-            .collect();
-        let spacing = match rng.below(4) {
-            0 => Spacing::Unit,
-            1 => Spacing::Uniform(rng.pick(&[0.5, 2.0, -1.5, 0.1, 3.7])),
-            2 => Spacing::PerAxis(vec![AxisSpacing::Scalar(rng.pick(&[0.3, -2.0]))]),
-            _ => Spacing::PerAxis(
-                axes.iter()
-                    .map(|&k| {
-                        if rng.chance(0.3) {
-                            AxisSpacing::Scalar(rng.pick(&[0.5, 1.25, -0.7]))
-                        } else {
-                            coordinates(&mut rng, shape[k])
-                        }
-                    })
-                    .collect(),
-            ),
-        };
-        let mut opts = GradientOptions::new()
-            .spacing(spacing)
-            .edge_order(edge_order);
-        if !all {
-            // Some axes written negatively, as numpy allows.
-            opts = opts.axes(axes.iter().map(|&k| {
-                if rng.chance(0.3) {
-                    k as isize - ndim as isize
-                } else {
-                    k as isize
-                }
-            }));
-        }
+        // Up to five axes, fewer than 3000 elements.
+        let (shape, opts) = random_request(&mut rng, &[300, 40, 12, 7, 5], 0.3);
+        let ndim = shape.len();
         let mut perm: Vec<usize> = (0..ndim).collect();
         match rng.below(3) {
             0 => {}
             1 => perm.reverse(), // Fortran order, as `.t()` gives
-            _ => {
-                for k in (1..ndim).rev() {
-                    perm.swap(k, rng.below(k + 1));
-                }
-            }
+            _ => rng.shuffle(&mut perm),
         }
-        let layout = Layout {
+        let layout = Strided {
             perm,
             step: (0..ndim)
                 .map(|_| if rng.chance(0.3) { 2 + rng.below(2) } else { 1 })
@@ -182,56 +64,17 @@ impl Case {
 
     /// The storage the view is cut from, filled with random samples.
     fn storage<T: Element>(&self) -> ArrayD<T> {
-        let mut rng = Rng(self.seed ^ 0x5EED);
-        let dims: Vec<usize> = self
-            .layout
-            .perm
-            .iter()
-            .map(|&k| self.shape[k] * self.layout.step[k])
-            .collect();
-        ArrayD::from_shape_simple_fn(IxDyn(&dims), || {
-            let v = if rng.chance(self.non_finite) {
-                rng.pick(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY])
-            } else {
+        self.layout.storage(&self.shape, self.seed, |rng| {
+            T::from_f64(sample(rng, self.non_finite, |rng| {
                 rng.unit() * 200.0 - 100.0
-            };
-            T::from_f64(v)
+            }))
         })
     }
 
     /// The input: a view of `storage` with the case's shape and layout.
     fn view<'a, T>(&self, storage: &'a ArrayD<T>) -> ArrayViewD<'a, T> {
-        let mut v = storage.view();
-        for (i, &k) in self.layout.perm.iter().enumerate() {
-            let step = self.layout.step[k] as isize;
-            let step = if self.layout.reversed[k] { -step } else { step };
-            v.slice_axis_inplace(Axis(i), Slice::new(0, None, step));
-        }
-        // Storage axis i holds logical axis perm[i]: logical axis k is storage axis inv[k].
-        let mut inv = vec![0; self.shape.len()];
-        for (i, &k) in self.layout.perm.iter().enumerate() {
-            inv[k] = i;
-        }
-        let v = v.permuted_axes(inv);
-        assert_eq!(v.shape(), &self.shape[..], "layout construction");
-        v
+        self.layout.view(storage, &self.shape)
     }
-}
-
-/// The largest Σ|w| over the taps of each requested axis: the factor from
-/// max|f| to the magnitude of a derivative sample.
-fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
-    plan.axes
-        .iter()
-        .map(|ax| {
-            (0..ax.n)
-                .map(|i| match ax.stencil.tap(i) {
-                    Tap::Difference { denom, .. } => 2.0 / denom.abs(),
-                    Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
-                })
-                .fold(0.0, f64::max)
-        })
-        .collect()
 }
 
 /// Asserts `got` equals `want` within `ulps` units of `eps` times each axis's
@@ -391,7 +234,7 @@ fn parallel_splits_write_every_element() {
                         opts: GradientOptions::new()
                             .spacing(spacing)
                             .edge_order(edge_order),
-                        layout: Layout {
+                        layout: Strided {
                             perm,
                             step: vec![1 + (layout == 2) as usize; ndim],
                             reversed: (0..ndim).map(|_| rng.chance(0.5)).collect(),
@@ -428,17 +271,12 @@ fn long_non_uniform_axes() {
         .build()
         .unwrap();
     for (seed, shape) in [(7u64, vec![70_001, 3]), (8, vec![2, 4, 70_001])] {
-        let ndim = shape.len();
         let long = shape.iter().position(|&n| n > 1000).unwrap();
         let case = Case {
             opts: GradientOptions::new()
                 .axis(long as isize)
                 .per_axis_spacing([coordinates(&mut Rng(seed), shape[long])]),
-            layout: Layout {
-                perm: (0..ndim).collect(),
-                step: vec![1; ndim],
-                reversed: vec![false; ndim],
-            },
+            layout: Strided::c_order(shape.len()),
             shape,
             non_finite: 0.0,
             seed,

@@ -31,40 +31,13 @@
 
 mod common;
 
-use common::backends_under_test;
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
-use ndgrad::stencil::Tap;
+use common::{backends_under_test, random_request, sample, tap_magnitudes, Rng, Strided};
+use ndarray::{ArrayD, ArrayViewD};
 use ndgrad::{
     f16, gradient, gradient_as, gradient_magnitude, gradient_magnitude_as, gradient_with_backend,
-    reference, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Plan, Spacing,
+    reference, Backend, Element, GradientOptions, Input, Plan,
 };
 use proptest::prelude::*;
-
-/// SplitMix64: a tiny deterministic generator, so a failing proptest seed
-/// reproduces the whole case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 /// An input type the tests can draw random samples of.
 trait Sample: Input {
@@ -125,12 +98,7 @@ impl Sample for f64 {
 struct Case {
     shape: Vec<usize>,
     opts: GradientOptions,
-    /// `perm[i]`: the logical axis stored as the `i`-th storage axis.
-    perm: Vec<usize>,
-    /// Step of each logical axis's slice (1 = unsliced).
-    step: Vec<usize>,
-    /// Whether each logical axis is read backwards.
-    reversed: Vec<bool>,
+    layout: Strided,
     /// Fraction of samples that are extremes.
     extremes: f64,
     /// Fraction of samples replaced by NaN, +inf or -inf (float inputs).
@@ -138,108 +106,40 @@ struct Case {
     seed: u64,
 }
 
-fn coordinates(rng: &mut Rng, n: usize) -> AxisSpacing {
-    let x: Vec<f64> = if rng.chance(0.3) {
-        // Exactly equal differences: numpy (and the plan) take the uniform path.
-        let h = rng.pick(&[0.25, -0.5, 2.0]);
-        (0..n).map(|k| 1.0 + k as f64 * h).collect()
-    } else {
-        let sign = if rng.chance(0.2) { -1.0 } else { 1.0 };
-        let mut at = rng.unit() * 4.0 - 2.0;
-        (0..n)
-            .map(|_| {
-                let x = at;
-                at += sign * (0.1 + rng.unit() * 1.9);
-                x
-            })
-            .collect()
-    };
-    AxisSpacing::from(x)
-}
-
 impl Case {
     fn generate(seed: u64, float: bool) -> Case {
         let mut rng = Rng(seed);
-        let ndim = 1 + rng.below(4);
-        let edge_order = rng.pick(&[EdgeOrder::First, EdgeOrder::Second]);
-        let eo = edge_order.get();
-        // A random subset of the axes in a random order (sometimes all, as
-        // `Axes::All`; sometimes none: a magnitude of zeros).
-        let mut axes: Vec<usize> = (0..ndim).collect();
-        for k in (1..ndim).rev() {
-            axes.swap(k, rng.below(k + 1));
-        }
-        let all = rng.chance(0.4);
-        if all {
-            axes.sort_unstable();
-        } else {
-            axes.truncate(rng.below(ndim + 1));
-        }
-        let budget = [0, 200, 30, 10, 6][ndim];
-        let shape: Vec<usize> = (0..ndim)
-            .map(|k| {
-                if axes.contains(&k) {
-                    if rng.chance(0.3) {
-                        eo + 1
-                    } else {
-                        eo + 1 + rng.below(budget - eo)
-                    }
-                } else if rng.chance(0.05) {
-                    0
-                } else {
-                    1 + rng.below(budget)
-                }
-            })
-            .collect();
-        let spacing = match rng.below(4) {
-            0 => Spacing::Unit,
-            1 => Spacing::Uniform(rng.pick(&[0.5, 2.0, -1.5, 0.1, 3.7])),
-            2 => Spacing::PerAxis(vec![AxisSpacing::Scalar(rng.pick(&[0.3, -2.0]))]),
-            _ => Spacing::PerAxis(
-                axes.iter()
-                    .map(|&k| {
-                        if rng.chance(0.3) {
-                            AxisSpacing::Scalar(rng.pick(&[0.5, 1.25, -0.7]))
-                        } else {
-                            coordinates(&mut rng, shape[k])
-                        }
-                    })
-                    .collect(),
-            ),
-        };
-        let mut opts = GradientOptions::new()
-            .spacing(spacing)
-            .edge_order(edge_order);
-        if !all {
-            opts = opts.axes(axes.iter().map(|&k| {
-                if rng.chance(0.3) {
-                    k as isize - ndim as isize
-                } else {
-                    k as isize
-                }
-            }));
-        }
+        // Up to four axes; sometimes no axis requested: a magnitude of zeros.
+        let (shape, opts) = random_request(&mut rng, &[200, 30, 10, 6], 0.4);
+        let ndim = shape.len();
         // C, Fortran, all axes reversed, all stepped, or a random mixture.
-        let identity: Vec<usize> = (0..ndim).collect();
-        let (perm, step, reversed) = match rng.below(5) {
-            0 => (identity, vec![1; ndim], vec![false; ndim]),
-            1 => (
-                identity.into_iter().rev().collect(),
-                vec![1; ndim],
-                vec![false; ndim],
-            ),
-            2 => (identity, vec![1; ndim], vec![true; ndim]),
-            3 => (identity, vec![2; ndim], vec![false; ndim]),
+        let c = Strided::c_order(ndim);
+        let layout = match rng.below(5) {
+            0 => c,
+            1 => Strided {
+                perm: (0..ndim).rev().collect(),
+                ..c
+            },
+            2 => Strided {
+                reversed: vec![true; ndim],
+                ..c
+            },
+            3 => Strided {
+                step: vec![2; ndim],
+                ..c
+            },
             _ => {
-                let mut perm = identity;
-                for k in (1..ndim).rev() {
-                    perm.swap(k, rng.below(k + 1));
-                }
+                let mut perm = c.perm;
+                rng.shuffle(&mut perm);
                 let step = (0..ndim)
                     .map(|_| if rng.chance(0.4) { 2 + rng.below(2) } else { 1 })
                     .collect();
                 let reversed = (0..ndim).map(|_| rng.chance(0.4)).collect();
-                (perm, step, reversed)
+                Strided {
+                    perm,
+                    step,
+                    reversed,
+                }
             }
         };
         let extremes = rng.pick(&[0.0, 0.2, 1.0]);
@@ -247,9 +147,7 @@ impl Case {
         Case {
             shape,
             opts,
-            perm,
-            step,
-            reversed,
+            layout,
             extremes,
             non_finite,
             seed,
@@ -259,56 +157,22 @@ impl Case {
     /// The storage the view is cut from, filled with random samples (the
     /// skipped elements too, so reading one gives a wrong result).
     fn storage<I: Sample>(&self) -> ArrayD<I> {
-        let mut rng = Rng(self.seed ^ 0x5EED);
-        let dims: Vec<usize> = self
-            .perm
-            .iter()
-            .map(|&k| self.shape[k] * self.step[k])
-            .collect();
         let (lo, hi) = I::RANGE;
-        ArrayD::from_shape_simple_fn(IxDyn(&dims), || {
-            let v = if rng.chance(self.non_finite) {
-                rng.pick(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY])
-            } else if rng.chance(self.extremes) {
-                rng.pick(I::EXTREMES)
-            } else {
-                lo + rng.unit() * (hi - lo)
-            };
-            I::from_value(v)
+        self.layout.storage(&self.shape, self.seed, |rng| {
+            I::from_value(sample(rng, self.non_finite, |rng| {
+                if rng.chance(self.extremes) {
+                    rng.pick(I::EXTREMES)
+                } else {
+                    lo + rng.unit() * (hi - lo)
+                }
+            }))
         })
     }
 
     /// The input: a view of `storage` with the case's shape and layout.
     fn view<'a, I>(&self, storage: &'a ArrayD<I>) -> ArrayViewD<'a, I> {
-        let mut v = storage.view();
-        for (i, &k) in self.perm.iter().enumerate() {
-            let step = self.step[k] as isize;
-            let step = if self.reversed[k] { -step } else { step };
-            v.slice_axis_inplace(Axis(i), Slice::new(0, None, step));
-        }
-        let mut inv = vec![0; self.shape.len()];
-        for (i, &k) in self.perm.iter().enumerate() {
-            inv[k] = i;
-        }
-        let v = v.permuted_axes(inv);
-        assert_eq!(v.shape(), &self.shape[..], "layout construction");
-        v
+        self.layout.view(storage, &self.shape)
     }
-}
-
-/// The largest Σ|w| over the taps of each requested axis.
-fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
-    plan.axes
-        .iter()
-        .map(|ax| {
-            (0..ax.n)
-                .map(|i| match ax.stencil.tap(i) {
-                    Tap::Difference { denom, .. } => 2.0 / denom.abs(),
-                    Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
-                })
-                .fold(0.0, f64::max)
-        })
-        .collect()
 }
 
 /// How far a result may be from the `f64` truth `e`: `abs + rel·|e|`, or bit

@@ -13,26 +13,13 @@
 //! squares, sum and root); `f16` that plus 2⁻¹⁰ × |value| (computed in `f32`,
 //! rounded once) — tests/input_types.rs explains each.
 
+mod common;
+
+use common::tap_magnitudes;
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
-use ndgrad::stencil::Tap;
 use ndgrad::{
     cpu, f16, reference, AxisSpacing, EdgeOrder, Element, GradientOptions, Input, Plan, Spacing,
 };
-
-/// The largest Σ|w| over the taps of each requested axis.
-fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
-    plan.axes
-        .iter()
-        .map(|ax| {
-            (0..ax.n)
-                .map(|i| match ax.stencil.tap(i) {
-                    Tap::Difference { denom, .. } => 2.0 / denom.abs(),
-                    Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
-                })
-                .fold(0.0, f64::max)
-        })
-        .collect()
-}
 
 /// `(abs, rel)` tolerance of output type `O` at `scale` with `extra`
 /// roundings (see the file's header).

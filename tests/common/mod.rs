@@ -1,5 +1,6 @@
 //! Helpers shared by the conformance tests: the backends to test, fixture
-//! loading, and an element-wise comparison that reports the worst element.
+//! loading, an element-wise comparison that reports the worst element, and
+//! the random requests and strided inputs of the property tests.
 //!
 //! Each test file compiles this module on its own and uses a different part
 //! of it, hence the `dead_code` allowance.
@@ -9,10 +10,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, Slice};
 use ndarray_npy::{NpzReader, ReadNpzError};
+use ndgrad::stencil::Tap;
 use ndgrad::{
-    f16, Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Spacing,
+    f16, Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Plan, Spacing,
 };
 use serde_json::Value;
 
@@ -351,9 +353,9 @@ impl Layout {
 pub fn with_layout<T: Input, R>(
     a: &ArrayD<T>,
     layout: Layout,
-    f: impl FnOnce(ndarray::ArrayViewD<'_, T>) -> R,
+    f: impl FnOnce(ArrayViewD<'_, T>) -> R,
 ) -> R {
-    use ndarray::{Axis, ShapeBuilder, Slice};
+    use ndarray::ShapeBuilder;
     // All bits set: NaN for the floats, the maximum or -1 for the integers.
     let nan: T = bytemuck::pod_read_unaligned(&[0xFF; 8][..std::mem::size_of::<T>()]);
     match layout {
@@ -389,4 +391,223 @@ pub fn with_layout<T: Input, R>(
             f(big.slice_each_axis(step))
         }
     }
+}
+
+/// SplitMix64: a tiny deterministic generator, so a failing proptest seed
+/// reproduces the whole case.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    /// One of `items`, uniformly.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+
+    /// Puts `items` in a uniformly random order (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for k in (1..items.len()).rev() {
+            items.swap(k, self.below(k + 1));
+        }
+    }
+}
+
+/// Random coordinates for an axis of extent `n`: sometimes exactly equal
+/// differences (which numpy and the plan treat as uniform), otherwise
+/// uneven steps between 0.1 and 2.0, sometimes decreasing.
+pub fn coordinates(rng: &mut Rng, n: usize) -> AxisSpacing {
+    let x: Vec<f64> = if rng.chance(0.3) {
+        let h = rng.pick(&[0.25, -0.5, 2.0]);
+        (0..n).map(|k| 1.0 + k as f64 * h).collect()
+    } else {
+        let sign = if rng.chance(0.2) { -1.0 } else { 1.0 };
+        let mut at = rng.unit() * 4.0 - 2.0;
+        (0..n)
+            .map(|_| {
+                let x = at;
+                at += sign * (0.1 + rng.unit() * 1.9);
+                x
+            })
+            .collect()
+    };
+    AxisSpacing::from(x)
+}
+
+/// A random request: a shape and valid options for it.
+///
+/// The array has `1..=budgets.len()` axes; with `d` axes each extent is at
+/// most `budgets[d - 1]` (so `budgets` bounds the element count). The axes
+/// requested are a random subset in a random order, written negatively
+/// now and then as numpy allows, or with probability `all_axes` every axis
+/// as `Axes::All`. A requested axis is often exactly `edge_order + 1` long
+/// (the shortest numpy accepts); an unrequested one is sometimes empty. The
+/// spacing is unit, one scalar, one scalar for every axis, or a scalar or
+/// [`coordinates`] per axis.
+pub fn random_request(
+    rng: &mut Rng,
+    budgets: &[usize],
+    all_axes: f64,
+) -> (Vec<usize>, GradientOptions) {
+    let ndim = 1 + rng.below(budgets.len());
+    let budget = budgets[ndim - 1];
+    let edge_order = rng.pick(&[EdgeOrder::First, EdgeOrder::Second]);
+    let eo = edge_order.get();
+    let mut axes: Vec<usize> = (0..ndim).collect();
+    rng.shuffle(&mut axes);
+    let all = rng.chance(all_axes);
+    if all {
+        axes.sort_unstable();
+    } else {
+        axes.truncate(rng.below(ndim + 1));
+    }
+    let shape: Vec<usize> = (0..ndim)
+        .map(|k| {
+            if axes.contains(&k) {
+                if rng.chance(0.3) {
+                    eo + 1
+                } else {
+                    eo + 1 + rng.below(budget - eo)
+                }
+            } else if rng.chance(0.05) {
+                0
+            } else {
+                1 + rng.below(budget)
+            }
+        })
+        .collect();
+    let spacing = match rng.below(4) {
+        0 => Spacing::Unit,
+        1 => Spacing::Uniform(rng.pick(&[0.5, 2.0, -1.5, 0.1, 3.7])),
+        2 => Spacing::PerAxis(vec![AxisSpacing::Scalar(rng.pick(&[0.3, -2.0]))]),
+        _ => Spacing::PerAxis(
+            axes.iter()
+                .map(|&k| {
+                    if rng.chance(0.3) {
+                        AxisSpacing::Scalar(rng.pick(&[0.5, 1.25, -0.7]))
+                    } else {
+                        coordinates(rng, shape[k])
+                    }
+                })
+                .collect(),
+        ),
+    };
+    let mut opts = GradientOptions::new()
+        .spacing(spacing)
+        .edge_order(edge_order);
+    if !all {
+        opts = opts.axes(axes.iter().map(|&k| {
+            if rng.chance(0.3) {
+                k as isize - ndim as isize
+            } else {
+                k as isize
+            }
+        }));
+    }
+    (shape, opts)
+}
+
+/// How an input is cut from a larger storage array: its axes permuted,
+/// sliced with steps and read backwards. The storage is filled too, so a
+/// backend that reads a skipped element gets a wrong result.
+#[derive(Debug, Clone)]
+pub struct Strided {
+    /// `perm[i]`: the logical axis stored as the `i`-th storage axis.
+    pub perm: Vec<usize>,
+    /// Step of each logical axis's slice (1 = unsliced).
+    pub step: Vec<usize>,
+    /// Whether each logical axis is read backwards.
+    pub reversed: Vec<bool>,
+}
+
+impl Strided {
+    /// C order: the storage is the input.
+    pub fn c_order(ndim: usize) -> Strided {
+        Strided {
+            perm: (0..ndim).collect(),
+            step: vec![1; ndim],
+            reversed: vec![false; ndim],
+        }
+    }
+
+    /// Storage for an input of `shape`, each element drawn by `sample` from
+    /// a generator seeded from `seed` (apart from the stream that drew the
+    /// case itself).
+    pub fn storage<T>(
+        &self,
+        shape: &[usize],
+        seed: u64,
+        mut sample: impl FnMut(&mut Rng) -> T,
+    ) -> ArrayD<T> {
+        let mut rng = Rng(seed ^ 0x5EED);
+        let dims: Vec<usize> = self.perm.iter().map(|&k| shape[k] * self.step[k]).collect();
+        ArrayD::from_shape_simple_fn(IxDyn(&dims), || sample(&mut rng))
+    }
+
+    /// The input: a view of `storage` with `shape` and this layout.
+    pub fn view<'a, T>(&self, storage: &'a ArrayD<T>, shape: &[usize]) -> ArrayViewD<'a, T> {
+        let mut v = storage.view();
+        for (i, &k) in self.perm.iter().enumerate() {
+            let step = self.step[k] as isize;
+            let step = if self.reversed[k] { -step } else { step };
+            v.slice_axis_inplace(Axis(i), Slice::new(0, None, step));
+        }
+        // Storage axis i holds logical axis perm[i]: logical axis k is storage axis inv[k].
+        let mut inv = vec![0; shape.len()];
+        for (i, &k) in self.perm.iter().enumerate() {
+            inv[k] = i;
+        }
+        let v = v.permuted_axes(inv);
+        assert_eq!(v.shape(), shape, "layout construction");
+        v
+    }
+}
+
+/// A random sample: NaN, +inf or -inf with probability `non_finite`,
+/// otherwise `finite(rng)`.
+pub fn sample(rng: &mut Rng, non_finite: f64, finite: impl FnOnce(&mut Rng) -> f64) -> f64 {
+    if rng.chance(non_finite) {
+        rng.pick(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY])
+    } else {
+        finite(rng)
+    }
+}
+
+/// The largest Σ|w| over the taps of each requested axis: the factor from
+/// max|f| to the magnitude of a derivative sample.
+pub fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
+    plan.axes
+        .iter()
+        .map(|ax| {
+            (0..ax.n)
+                .map(|i| match ax.stencil.tap(i) {
+                    Tap::Difference { denom, .. } => 2.0 / denom.abs(),
+                    Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
+                })
+                .fold(0.0, f64::max)
+        })
+        .collect()
 }
