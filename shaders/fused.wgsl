@@ -15,9 +15,11 @@
 // uniform `k`; only the per-point rows of non-uniform axes are read from
 // the storage table `coef`.
 //
-// The kernel has no data-dependent branch: every thread reads the same
-// taps, relative to the lowest sample its stencil reads (`lo`: i − 1 inside,
-// the tap at the ends), and picks its coefficients with `select`. Which
+// Every thread reads the same taps, relative to the lowest sample its
+// stencil reads (`lo`: i − 1 inside, the tap at the ends), and picks its
+// coefficients with `select`; the only branch reads the middle sample of a
+// second-order end (inside, the middle sample is the element's own,
+// `centre`, read once for every axis). Which
 // axes are non-uniform (NON_UNIFORM, bit a for axis a), how many axes there
 // are (AXES) and the edge order are `override` constants, so each pipeline
 // computes exactly one stencil shape and its loops unroll. Coordinates come
@@ -84,7 +86,8 @@ fn slab_sample(k: u32) -> Real {
     return sample(p.input_offset + k);
 }
 
-fn derivative(a: u32, at: u32) -> Real {
+// The derivative along axis `a` at slab index `at`, whose sample is `centre`.
+fn derivative(a: u32, at: u32, centre: Real) -> Real {
     let ax = p.axis[a];
     let q = quotient(at, ax.inner_m, ax.inner_s);
     let g = q - quotient(q, ax.n_m, ax.n_s) * ax.n + ax.lane_origin;
@@ -96,25 +99,28 @@ fn derivative(a: u32, at: u32) -> Real {
     let w = select(p.k[2u * a + 1u], p.k[2u * a], first);
     let two_h = p.k[2u * a].w;
     let non_uniform = ((NON_UNIFORM >> a) & 1u) == 1u;
+    let row = ax.coef_interior + 3u * (select(g, 1u, end) - 1u);
     let f0 = slab_sample(lo);
     if EDGE_ORDER == 1u {
+        // f[i + 1] inside; the end's second sample at the ends.
+        let f2 = slab_sample(select(at + ax.inner, lo + ax.inner, end));
+        let difference = (f2 - f0) / select(two_h, w.x, end);
         if !non_uniform {
-            let f1 = slab_sample(select(at + ax.inner, lo + ax.inner, end));
-            return (f1 - f0) / select(two_h, w.x, end);
+            return difference;
         }
-        let f1 = slab_sample(lo + ax.inner);
-        let f2 = slab_sample(select(lo + 2u * ax.inner, lo + ax.inner, end));
-        let row = ax.coef_interior + 3u * (select(g, 1u, end) - 1u);
-        let inside = coef[row] * f0 + coef[row + 1u] * f1 + coef[row + 2u] * f2;
-        return select(inside, (f1 - f0) / w.x, end);
+        let inside = coef[row] * f0 + coef[row + 1u] * centre + coef[row + 2u] * f2;
+        return select(inside, difference, end);
     }
-    let f1 = slab_sample(lo + ax.inner);
     let f2 = slab_sample(lo + 2u * ax.inner);
+    // The middle sample is the centre inside; only the ends read another.
+    var f1 = centre;
+    if end {
+        f1 = slab_sample(lo + ax.inner);
+    }
     let at_end = w.x * f0 + w.y * f1 + w.z * f2;
     if !non_uniform {
         return select((f2 - f0) / two_h, at_end, end);
     }
-    let row = ax.coef_interior + 3u * (select(g, 1u, end) - 1u);
     let inside = coef[row] * f0 + coef[row + 1u] * f1 + coef[row + 2u] * f2;
     return select(inside, at_end, end);
 }
@@ -131,23 +137,24 @@ fn fused(
     }
     let at = p.first + t;
     let o = p.output_offset + t;
+    let centre = slab_sample(at);
     if MAGNITUDE {
         var sum = Real(0.0);
         for (var a = 0u; a < AXES; a++) {
-            let d = derivative(a, at);
+            let d = derivative(a, at, centre);
             sum += d * d;
         }
         out0[o] = Stored(sqrt(sum));
         return;
     }
-    out0[o] = Stored(derivative(0u, at));
+    out0[o] = Stored(derivative(0u, at, centre));
     if AXES > 1u {
-        out1[o] = Stored(derivative(1u, at));
+        out1[o] = Stored(derivative(1u, at, centre));
     }
     if AXES > 2u {
-        out2[o] = Stored(derivative(2u, at));
+        out2[o] = Stored(derivative(2u, at, centre));
     }
     if AXES > 3u {
-        out3[o] = Stored(derivative(3u, at));
+        out3[o] = Stored(derivative(3u, at, centre));
     }
 }
