@@ -1,6 +1,7 @@
 //! The fused all-axes kernel against the per-axis kernels, kernel time only
 //! (data resident, GPU timestamps where the adapter has them), beside a copy
-//! kernel moving the same bytes, for 2-D and 3-D f32 with all axes.
+//! kernel moving the same bytes, for 2-D and 3-D f32, all axes and the last
+//! axis alone.
 //!
 //! ```text
 //! cargo run --example gpu_fused_vs_per_axis -- [SCALE]

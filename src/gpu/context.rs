@@ -32,8 +32,8 @@ const MAX_SLAB_ELEMENTS: u64 = 1 << 31;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AxisKernels {
     /// The measured choice, currently the fused kernel wherever it applies:
-    /// on lavapipe it takes 0.57× to 0.89× the per-axis kernels' time
-    /// (figures in BENCHMARKS.md).
+    /// on lavapipe it takes 0.73× to 0.86× the per-axis kernels' time on
+    /// 2-D and 3-D arrays (figures in BENCHMARKS.md).
     #[default]
     Auto,
     /// The fused kernel wherever it applies (the coefficient table fits one

@@ -261,11 +261,13 @@ impl RunKind {
 /// [`AxisKernels::Auto`] picks the fused kernel wherever it applies, by
 /// measurement (`cargo run --release --example gpu_fused_vs_per_axis`,
 /// kernel time with the data resident, GPU timestamps, median of 9; figures
-/// in BENCHMARKS.md): on lavapipe it takes 0.72× to 0.87× the per-axis
-/// kernels' time for all axes of 2048² and 160³ f32, and 0.57× to 0.89×
-/// for the last axis alone. It has no data-dependent branch, no integer
-/// division and one dispatch per four axes, where the per-axis kernels run
-/// three dispatches per axis, each dividing its thread index. Re-measure on
+/// in BENCHMARKS.md): on lavapipe it takes 0.81× to 0.84× the per-axis
+/// kernels' time for all axes of 2048² and 160³ f32, and 0.73× to 0.86×
+/// for the last axis alone; on 1-D and second-order cases the two are
+/// within that machine's noise. It has no data-dependent branch (but one
+/// for the middle sample of second-order ends), no integer division and one
+/// dispatch per four axes, where the per-axis kernels run three dispatches
+/// per axis, each dividing its thread index. Re-measure on
 /// hardware GPUs when changing either.
 pub(super) fn choose_path(ctx: &GpuContext, plan: &Plan, request: Request, stored: Stored) -> Path {
     // The fused kernel binds the whole table, unpadded (see `RunKind::coefs`).
