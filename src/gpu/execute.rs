@@ -46,7 +46,8 @@ pub(super) struct CoefTable {
 }
 
 /// The real-valued parameters of a boundary tap, in the order
-/// `shaders/boundary.wgsl` and `shaders/fused.wgsl` read them.
+/// `shaders/boundary.wgsl` reads them (the fused kernel takes the same
+/// values from its uniform block, [`tap_constants`]).
 fn tap_coefficients(tap: Tap) -> Vec<f64> {
     match tap {
         Tap::Difference { denom, .. } => vec![denom],
@@ -147,7 +148,7 @@ pub(super) fn coefficient_alignment(ctx: &GpuContext, stored: Stored) -> usize {
 pub(super) enum Params {
     /// A per-axis kernel's.
     Axis(DispatchParams),
-    /// The fused kernel's (boxed: 400 bytes).
+    /// The fused kernel's (boxed: 928 bytes).
     Fused(Box<FusedParams>),
 }
 
@@ -169,7 +170,7 @@ impl Params {
 
 /// One dispatch: which pipeline, its parameters, its window of the
 /// coefficient buffer (in elements), and which output it writes (per-axis
-/// kernels; the fused kernel writes outputs `0..` in order).
+/// kernels; a fused dispatch writes outputs `output..` in order).
 pub(super) struct Job {
     pub(super) spec: Specialization,
     pub(super) params: Params,
