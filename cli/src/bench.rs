@@ -42,7 +42,7 @@ pub struct BenchArgs {
         long,
         value_delimiter = ',',
         value_enum,
-        default_value = "gpu,cpu,numpy"
+        default_value = "gpu,cpu,numpy,cupy,torch"
     )]
     pub backends: Vec<BenchBackend>,
     /// Timed runs per measurement (after one warm-up); the median is reported.
@@ -87,6 +87,27 @@ pub enum BenchBackend {
     Reference,
     /// `numpy.gradient` through `python3` (skipped with a note when absent).
     Numpy,
+    /// `cupy.gradient` through `python3`, device-resident (skipped with a
+    /// note when cupy or a CUDA device is absent).
+    Cupy,
+    /// `torch.gradient` through `python3`, device-resident on CUDA (on the
+    /// CPU when torch has no GPU; skipped with a note when torch is absent).
+    Torch,
+}
+
+impl BenchBackend {
+    /// The peers timed through Python, in the order their rows appear.
+    const PEERS: [BenchBackend; 3] = [BenchBackend::Numpy, BenchBackend::Cupy, BenchBackend::Torch];
+
+    /// The Python module, which is also the row's name.
+    fn module(self) -> &'static str {
+        match self {
+            BenchBackend::Numpy => "numpy",
+            BenchBackend::Cupy => "cupy",
+            BenchBackend::Torch => "torch",
+            BenchBackend::Gpu | BenchBackend::Cpu | BenchBackend::Reference => "",
+        }
+    }
 }
 
 /// One case of the suite.
@@ -193,18 +214,18 @@ struct Timing {
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let cases = suite(args);
     let repeat = args.repeat.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
-    let numpy = if args.backends.contains(&BenchBackend::Numpy) {
-        Numpy::find()
-    } else {
-        Err("not requested".into())
-    };
+    let peers: Vec<(BenchBackend, Result<Peer, String>)> = BenchBackend::PEERS
+        .into_iter()
+        .filter(|p| args.backends.contains(p))
+        .map(|p| (p, Peer::find(p)))
+        .collect();
     let cpu = if args.backends.contains(&BenchBackend::Cpu) {
         ndgrad::resolve_backend(Backend::Cpu).map_err(|e| e.to_string())
     } else {
         Err("not requested".into())
     };
 
-    let gpu_ok = print_header(&numpy, &cpu) && args.backends.contains(&BenchBackend::Gpu);
+    let gpu_ok = print_header(&peers, &cpu) && args.backends.contains(&BenchBackend::Gpu);
     let progress = indicatif::ProgressBar::new(cases.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .map_err(|e| e.to_string())?,
@@ -214,8 +235,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     for case in &cases {
         progress.set_message(case.label());
         let case_rows = match case.dtype {
-            Dtype::F32 => run_case::<f32>(case, args, repeat, &numpy, &cpu, gpu_ok)?,
-            Dtype::F64 => run_case::<f64>(case, args, repeat, &numpy, &cpu, gpu_ok)?,
+            Dtype::F32 => run_case::<f32>(case, args, repeat, &peers, &cpu, gpu_ok)?,
+            Dtype::F64 => run_case::<f64>(case, args, repeat, &peers, &cpu, gpu_ok)?,
         };
         mismatches += case_rows
             .iter()
@@ -410,7 +431,7 @@ fn run_case<T>(
     case: &Case,
     args: &BenchArgs,
     repeat: usize,
-    numpy: &Result<Numpy, String>,
+    peers: &[(BenchBackend, Result<Peer, String>)],
     cpu: &Result<Backend, String>,
     gpu_ok: bool,
 ) -> Result<Vec<Row>, String>
@@ -532,13 +553,24 @@ where
         gpu_ok,
         &checked_vs,
     )?);
-    if args.backends.contains(&BenchBackend::Numpy) {
-        if let Ok(numpy) = numpy {
-            let (result, median) = match numpy.run(&inputs, case, repeat) {
-                Ok((arrays, median)) => (Ok(arrays), median),
-                Err(e) => (Err(e), Duration::ZERO),
+    for (peer, found) in peers {
+        if let Ok(python) = found {
+            let (result, median, device) = match python.run(&inputs, case, repeat) {
+                Ok((arrays, median, device)) => (Ok(arrays), median, device),
+                Err(e) => (Err(e), Duration::ZERO, String::new()),
             };
-            rows.push(checked("numpy", result, &|| median));
+            let mut row = checked(peer.module(), result, &|| median);
+            if *peer != BenchBackend::Numpy {
+                if row.median_s.is_some() {
+                    row.note = format!("device-resident on {device}");
+                } else if let Some(detail) = row.note.strip_prefix("MISMATCH: ") {
+                    // A peer that computes something else is reported, not
+                    // timed, and does not fail the run: only ndgrad's rows
+                    // and numpy (the definition) do.
+                    row.note = format!("DIFFERS from the reference (not timed): {detail}");
+                }
+            }
+            rows.push(row);
         }
     }
     ratios(&mut rows);
@@ -705,42 +737,56 @@ fn memcpy_baseline<T: Element>(total: usize, repeat: usize) -> Duration {
     })
 }
 
-/// numpy through `python3` (or `$NDGRAD_PYTHON`).
-struct Numpy {
+/// A peer library (numpy, cupy or torch) through `python3` (or
+/// `$NDGRAD_PYTHON`), run by `peer_bench.py`.
+struct Peer {
+    library: BenchBackend,
     python: String,
     version: String,
     dir: tempfile::TempDir,
 }
 
-impl Numpy {
-    fn find() -> Result<Numpy, String> {
+impl Peer {
+    /// The peer, if its Python module imports (cupy: and sees a device).
+    fn find(library: BenchBackend) -> Result<Peer, String> {
         let python = std::env::var("NDGRAD_PYTHON").unwrap_or_else(|_| "python3".into());
+        let module = library.module();
+        let probe = match library {
+            BenchBackend::Cupy => "import cupy; cupy.cuda.Device(0).compute_capability; print(cupy.__version__)",
+            BenchBackend::Torch => "import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu')",
+            _ => "import numpy; print(numpy.__version__)",
+        };
         let out = Command::new(&python)
-            .args(["-c", "import numpy; print(numpy.__version__)"])
+            .args(["-c", probe])
             .output()
             .map_err(|e| format!("{python} not found ({e})"))?;
         if !out.status.success() {
-            return Err(format!("{python} has no numpy"));
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().last().unwrap_or("no message").trim();
+            return Err(format!("{python} cannot use {module}: {last}"));
         }
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        Ok(Numpy {
+        Ok(Peer {
+            library,
             python,
             version,
             dir,
         })
     }
 
-    /// Saves the case for numpy, runs it, and reads numpy's result and median time back.
+    /// Saves the case, runs the peer on it, and reads its result, median
+    /// time and device back.
     fn run<T>(
         &self,
         inputs: &Inputs<T>,
         case: &Case,
         repeat: usize,
-    ) -> Result<(Vec<ArrayD<T>>, Duration), String>
+    ) -> Result<(Vec<ArrayD<T>>, Duration, String), String>
     where
         T: Element + WritableElement + ReadableElement,
     {
+        let module = self.library.module();
         let dir = self.dir.path();
         let save = |name: &str, write: &dyn Fn(&Path) -> Result<(), ndarray_npy::WriteNpyError>| {
             let path = dir.join(name);
@@ -765,6 +811,7 @@ impl Numpy {
         };
         let out = dir.join("out").display().to_string();
         let job = serde_json::json!({
+            "library": module,
             "f": f,
             "spacing": spacing,
             "axes": case.axes,
@@ -775,44 +822,50 @@ impl Numpy {
         let job_path = dir.join("job.json");
         std::fs::write(&job_path, job.to_string()).map_err(|e| e.to_string())?;
         let output = Command::new(&self.python)
-            .args(["-c", include_str!("numpy_bench.py")])
+            .args(["-c", include_str!("peer_bench.py")])
             .arg(&job_path)
             .output()
             .map_err(|e| e.to_string())?;
         if !output.status.success() {
             let err = String::from_utf8_lossy(&output.stderr);
             return Err(format!(
-                "numpy failed: {}",
+                "{module} failed: {}",
                 err.lines().last().unwrap_or("no message")
             ));
         }
         let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("unreadable numpy report: {e}"))?;
+            .map_err(|e| format!("unreadable {module} report: {e}"))?;
         let median = report["median_s"]
             .as_f64()
-            .ok_or("numpy report has no median")?;
+            .ok_or(format!("{module} report has no median"))?;
+        let device = report["device"].as_str().unwrap_or("?").to_string();
         let arrays = (0..inputs.naxes)
             .map(|i| {
                 let path = format!("{out}{i}.npy");
                 ndarray_npy::read_npy::<_, ArrayD<T>>(&path)
-                    .map_err(|e| format!("cannot read numpy's result {path}: {e}"))
+                    .map_err(|e| format!("cannot read {module}'s result {path}: {e}"))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        Ok((arrays, Duration::from_secs_f64(median)))
+        Ok((arrays, Duration::from_secs_f64(median), device))
     }
 }
 
 /// Prints what runs and what is skipped (once, not per row); returns whether the GPU rows can run.
-fn print_header(numpy: &Result<Numpy, String>, cpu: &Result<Backend, String>) -> bool {
+fn print_header(
+    peers: &[(BenchBackend, Result<Peer, String>)],
+    cpu: &Result<Backend, String>,
+) -> bool {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("ndgrad bench: CPU: {} ({threads} threads)", cpu_model());
     match cpu {
         Ok(_) => {}
         Err(e) => println!("CPU backend: skipped ({e})"),
     }
-    match numpy {
-        Ok(n) => println!("numpy: {} via {}", n.version, n.python),
-        Err(e) => println!("numpy: skipped ({e})"),
+    for (peer, found) in peers {
+        match found {
+            Ok(p) => println!("{}: {} via {}", peer.module(), p.version, p.python),
+            Err(e) => println!("{}: skipped ({e})", peer.module()),
+        }
     }
     let (gpu_line, gpu_ok) = crate::bench_gpu::header();
     println!("{gpu_line}");

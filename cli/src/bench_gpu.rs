@@ -82,6 +82,7 @@ pub fn rows<T: Element>(
     let Ok(ctx) = gpu::default_context() else {
         return rows;
     };
+    rows.push(resident_row(ctx, f, opts, repeat, checked));
     let kernels = |t: &gpu::KernelTimings| if t.fused { "fused" } else { "per-axis" };
     match ctx.time_kernels(f, opts, repeat) {
         Ok(t) => {
@@ -138,4 +139,39 @@ fn per_axis_context() -> Option<&'static GpuContext> {
         GpuContext::with_options(GpuOptions::new().axis_kernels(AxisKernels::PerAxis)).ok()
     })
     .as_ref()
+}
+
+/// The `gpu resident` row: the input uploaded once, then each timed call is
+/// `gradient_resident` plus `synchronize`, with nothing read back: the
+/// counterpart of the device-resident `cupy` and `torch` rows (outputs
+/// allocated and kernels launched per call, host wall time).
+fn resident_row<T: Element>(
+    ctx: &GpuContext,
+    f: &ArrayD<T>,
+    opts: &GradientOptions,
+    repeat: usize,
+    checked: CheckedRow<'_, T>,
+) -> Row {
+    let name = "gpu resident";
+    let on_gpu = match ctx.upload(f) {
+        Ok(a) => a,
+        Err(e) => return checked(name, Err(e.to_string()), &|| Duration::ZERO),
+    };
+    let run = || {
+        let g = ctx.gradient_resident::<T, T>(&on_gpu, opts)?;
+        ctx.synchronize()?;
+        Ok::<_, ndgrad::Error>(g)
+    };
+    let result = run()
+        .and_then(|g| {
+            g.iter()
+                .map(|a| a.to_host(ctx))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| e.to_string());
+    let mut row = checked(name, result, &|| super::bench::time_median(repeat, run));
+    if row.median_s.is_some() {
+        row.note = "upload once; gradient_resident + synchronize".into();
+    }
+    row
 }

@@ -1151,3 +1151,53 @@ fn bench_reports_the_fused_magnitude_and_compact_input_rows() {
             .starts_with("speed vs float input: "));
     }
 }
+
+/// The cupy and torch rows, through stand-ins for both libraries
+/// (`cli/tests/fake_peers`, numpy underneath): the bench finds them, hands
+/// them the case (coordinates, second-order edges), checks what they return
+/// against the reference and times them device-resident. Needs python3 with
+/// numpy; without it the peers are skipped and so is this check.
+#[test]
+fn bench_runs_cupy_and_torch_rows_through_python() {
+    let scratch = Scratch::new();
+    let json = scratch.input("bench.json");
+    let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_peers");
+    let out = Command::new(env!("CARGO_BIN_EXE_ndgrad"))
+        .args(["bench", "--shape=9,8,7", "--dtype=f64", "--edge-order=2"])
+        .args([
+            "--spacing=coords",
+            "--backends=cpu,numpy,cupy,torch",
+            "--repeat=1",
+            "--json",
+        ])
+        .arg(&json)
+        .env("PYTHONPATH", &fakes)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        stderr(&out)
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    let row = |backend: &str| rows.iter().find(|r| r["backend"] == backend).cloned();
+    if row("numpy").is_none() {
+        eprintln!("skipping: python3 with numpy is not available");
+        return;
+    }
+    for backend in ["cupy", "torch"] {
+        let r = row(backend).unwrap_or_else(|| panic!("no {backend} row in {rows:?}"));
+        assert!(r["median_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["max_error"].as_f64().unwrap() < 1e-9, "{r}");
+        assert!(
+            r["note"]
+                .as_str()
+                .unwrap()
+                .starts_with("device-resident on "),
+            "{r}"
+        );
+    }
+}

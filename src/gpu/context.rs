@@ -598,6 +598,34 @@ impl GpuContext {
         result
     }
 
+    /// Blocks until every submission to this context's queue has finished,
+    /// like `cupy.cuda.Device().synchronize()` or `torch.cuda.synchronize()`:
+    /// after [`GpuContext::gradient_resident`], the results are then
+    /// computed (to time them, or before handing their buffers to work on
+    /// another queue).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndgrad::gpu::GpuContext;
+    /// use ndgrad::GradientOptions;
+    ///
+    /// let Ok(ctx) = GpuContext::new() else { return Ok(()) }; // no GPU here
+    /// let f = ctx.upload(&array![1.0f32, 4.0, 9.0])?;
+    /// let g = ctx.gradient_resident::<f32, f32>(&f, &GradientOptions::new())?;
+    /// ctx.synchronize()?;
+    /// # let _ = g;
+    /// # Ok::<(), ndgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DeviceLost`] when the device was lost; [`Error::Gpu`] when
+    /// waiting fails.
+    pub fn synchronize(&self) -> Result<()> {
+        self.check_health()?;
+        self.wait()
+    }
+
     /// Blocks until all submitted work is done and map callbacks have run.
     /// The one place that polls the device (its API moves between wgpu
     /// versions).
