@@ -9,7 +9,14 @@
 
 use std::ops::{Add, Div, Mul, Sub};
 
+use rayon::prelude::*;
+
 use crate::options::EdgeOrder;
+
+/// Below this many coordinates, steps and weights are computed on the
+/// calling thread; above, on rayon's pool (each value depends only on its
+/// neighbours, so the values are the same).
+const PARALLEL_BELOW: usize = 1 << 15;
 
 /// The spacing of one axis after numpy's reduction of its spacing argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +34,16 @@ impl Steps {
     ///
     /// `x` must hold at least two points ([`crate::plan::Plan::new`] checks).
     pub fn from_coordinates(x: &[f64]) -> Steps {
-        let dx: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
-        if dx.iter().all(|&d| d == dx[0]) {
+        let dx: Vec<f64> = if x.len() < PARALLEL_BELOW {
+            x.windows(2).map(|w| w[1] - w[0]).collect()
+        } else {
+            x.par_windows(2).map(|w| w[1] - w[0]).collect()
+        };
+        if dx
+            .par_iter()
+            .with_min_len(PARALLEL_BELOW)
+            .all(|&d| d == dx[0])
+        {
             Steps::Uniform(dx[0])
         } else {
             Steps::NonUniform(dx)
@@ -197,16 +212,20 @@ impl Stencil {
     }
 
     fn non_uniform(n: usize, dx: &[f64], edge_order: EdgeOrder) -> (Interior, Tap, Tap) {
-        let weights = dx
-            .windows(2)
-            .map(|d| {
-                let (dx1, dx2) = (d[0], d[1]);
-                let a = -(dx2) / (dx1 * (dx1 + dx2));
-                let b = (dx2 - dx1) / (dx1 * dx2);
-                let c = dx1 / (dx2 * (dx1 + dx2));
-                [a, b, c]
-            })
-            .collect();
+        let weight = |d: &[f64]| {
+            let (dx1, dx2) = (d[0], d[1]);
+            let a = -(dx2) / (dx1 * (dx1 + dx2));
+            let b = (dx2 - dx1) / (dx1 * dx2);
+            let c = dx1 / (dx2 * (dx1 + dx2));
+            [a, b, c]
+        };
+        // Each weight depends only on its two steps, so computing them on
+        // several threads gives the same values.
+        let weights = if dx.len() < PARALLEL_BELOW {
+            dx.windows(2).map(weight).collect()
+        } else {
+            dx.par_windows(2).map(weight).collect()
+        };
         let (first, last) = match edge_order {
             EdgeOrder::First => (
                 Tap::Difference {
@@ -325,5 +344,33 @@ mod tests {
             let g = s.tap(i).apply(|k| f[k]);
             assert!((g - (2.0 * xi - 3.0)).abs() < 1e-12, "point {i}: {g}");
         }
+    }
+
+    #[test]
+    fn long_axes_computed_on_threads_equal_short_ones_computed_serially() {
+        // Above PARALLEL_BELOW points the steps and weights come from rayon;
+        // each depends only on its neighbours, so the first and last 1,000
+        // points (computed serially on their own) must give the same bits.
+        let n = 3 * PARALLEL_BELOW + 17;
+        let mut x = vec![0.0f64];
+        let mut state = 12_345u64;
+        for _ in 1..n {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let step = 0.1 + (state >> 11) as f64 / (1u64 << 53) as f64;
+            x.push(x.last().unwrap() + step);
+        }
+        let weights =
+            |x: &[f64]| match Stencil::new(x.len(), Steps::from_coordinates(x), EdgeOrder::Second)
+                .interior()
+            {
+                Interior::NonUniform { weights } => weights.clone(),
+                Interior::Uniform { .. } => panic!("random steps are not uniform"),
+            };
+        let all = weights(&x);
+        assert_eq!(all.len(), n - 2);
+        assert_eq!(weights(&x[..1000])[..], all[..998]);
+        assert_eq!(weights(&x[n - 1000..])[..], all[n - 1000..]);
     }
 }
