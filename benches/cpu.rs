@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 mod common;
-use common::{input, non_uniform};
+use common::{gradient_bytes, input, label, non_uniform};
 use ndgrad::{gradient, Backend, GradientOptions, Spacing};
 
 fn bench_cpu_vs_reference(c: &mut Criterion) {
@@ -18,13 +18,8 @@ fn bench_cpu_vs_reference(c: &mut Criterion) {
     group.sample_size(10);
     for shape in shapes {
         let f = input(shape);
-        let bytes = (f.len() * (1 + shape.len()) * std::mem::size_of::<f32>()) as u64;
-        group.throughput(Throughput::Bytes(bytes));
-        let label = shape
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join("x");
+        group.throughput(Throughput::Bytes(gradient_bytes(shape)));
+        let label = label(shape);
         for (spacing_name, spacing) in [
             ("uniform", Spacing::Unit),
             ("nonuniform", non_uniform(shape)),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 mod common;
-use common::input;
+use common::{gradient_bytes, input, label};
 use ndgrad::{gradient, Backend, GradientOptions};
 
 fn bench_gpu(c: &mut Criterion) {
@@ -34,13 +34,8 @@ fn bench_gpu(c: &mut Criterion) {
     group.sample_size(10);
     for shape in shapes {
         let f = input(shape);
-        let bytes = (f.len() * (1 + shape.len()) * std::mem::size_of::<f32>()) as u64;
-        group.throughput(Throughput::Bytes(bytes));
-        let label = shape
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join("x");
+        group.throughput(Throughput::Bytes(gradient_bytes(shape)));
+        let label = label(shape);
         let opts = GradientOptions::new().backend(Backend::Gpu);
         group.bench_with_input(BenchmarkId::new("end_to_end", &label), &f, |b, f| {
             b.iter(|| gradient(f, &opts).expect("the GPU runs"))

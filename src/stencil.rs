@@ -79,6 +79,43 @@ pub enum Tap<C = f64> {
 }
 
 impl<C> Tap<C> {
+    /// The tap of point `i` of an axis of `n` points: `first` at 0, `last`
+    /// at `n − 1`, and inside the tap `inside` builds, [`Tap::centred`] or
+    /// [`Tap::inside`]. [`Stencil::tap`] and each backend's converted
+    /// stencil pick taps through it.
+    #[inline(always)]
+    pub fn of_point(
+        i: usize,
+        n: usize,
+        first: Self,
+        last: Self,
+        inside: impl FnOnce() -> Self,
+    ) -> Self {
+        if i == 0 {
+            first
+        } else if i == n - 1 {
+            last
+        } else {
+            inside()
+        }
+    }
+
+    /// Interior point `i` of a uniform axis: `(f[i + 1] − f[i − 1]) / two_h`.
+    #[inline(always)]
+    pub fn centred(i: usize, two_h: C) -> Self {
+        Tap::Difference {
+            lo: i - 1,
+            hi: i + 1,
+            denom: two_h,
+        }
+    }
+
+    /// Interior point `i` of a non-uniform axis: `w` over `f[i − 1 ..= i + 1]`.
+    #[inline(always)]
+    pub fn inside(i: usize, w: [C; 3]) -> Self {
+        Tap::Weighted { first: i - 1, w }
+    }
+
     /// The same tap with every coefficient converted by `convert` (e.g. rounded
     /// to the compute type once per axis).
     pub fn map<T>(self, convert: impl Fn(C) -> T) -> Tap<T> {
@@ -294,23 +331,10 @@ impl Stencil {
 
     /// The tap of point `i` (`0 ≤ i < n`).
     pub fn tap(&self, i: usize) -> Tap {
-        if i == 0 {
-            self.first
-        } else if i == self.n - 1 {
-            self.last
-        } else {
-            match &self.interior {
-                Interior::Uniform { two_h } => Tap::Difference {
-                    lo: i - 1,
-                    hi: i + 1,
-                    denom: *two_h,
-                },
-                Interior::NonUniform { weights } => Tap::Weighted {
-                    first: i - 1,
-                    w: weights[i - 1],
-                },
-            }
-        }
+        Tap::of_point(i, self.n, self.first, self.last, || match &self.interior {
+            Interior::Uniform { two_h } => Tap::centred(i, *two_h),
+            Interior::NonUniform { weights } => Tap::inside(i, weights[i - 1]),
+        })
     }
 }
 

@@ -30,3 +30,20 @@ pub fn non_uniform(shape: &[usize]) -> Spacing {
             .collect(),
     )
 }
+
+/// Bytes one gradient of all axes of `shape` moves in f32: the input read
+/// once and one output written per axis.
+#[allow(dead_code, reason = "not every bench target reports throughput")]
+pub fn gradient_bytes(shape: &[usize]) -> u64 {
+    (shape.iter().product::<usize>() * (1 + shape.len()) * std::mem::size_of::<f32>()) as u64
+}
+
+/// `shape` as a benchmark label, e.g. `128x128x128`.
+#[allow(dead_code, reason = "not every bench target labels by shape")]
+pub fn label(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
+}

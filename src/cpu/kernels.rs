@@ -115,31 +115,14 @@ impl<'p, T: Element> AxisStencil<'p, T> {
     /// The tap of point `i` (as [`Stencil::tap`]).
     #[inline(always)]
     pub(super) fn tap(&self, i: usize) -> Tap<T> {
-        if i == 0 {
-            self.first
-        } else if i == self.n - 1 {
-            self.last
-        } else {
-            match &self.interior {
-                InteriorT::Uniform { two_h } => Tap::Difference {
-                    lo: i - 1,
-                    hi: i + 1,
-                    denom: *two_h,
-                },
-                InteriorT::NonUniformRows { w } => Tap::Weighted {
-                    first: i - 1,
-                    w: w[i - 1],
-                },
-                InteriorT::NonUniformColumns { a, b, c } => Tap::Weighted {
-                    first: i - 1,
-                    w: [a[i - 1], b[i - 1], c[i - 1]],
-                },
-                InteriorT::NonUniformF64 { weights } => Tap::Weighted {
-                    first: i - 1,
-                    w: weights[i - 1].map(T::from_f64),
-                },
+        Tap::of_point(i, self.n, self.first, self.last, || match &self.interior {
+            InteriorT::Uniform { two_h } => Tap::centred(i, *two_h),
+            InteriorT::NonUniformRows { w } => Tap::inside(i, w[i - 1]),
+            InteriorT::NonUniformColumns { a, b, c } => {
+                Tap::inside(i, [a[i - 1], b[i - 1], c[i - 1]])
             }
-        }
+            InteriorT::NonUniformF64 { weights } => Tap::inside(i, weights[i - 1].map(T::from_f64)),
+        })
     }
 
     /// The samples `lo..hi` of a lane that the points `cols` of that lane

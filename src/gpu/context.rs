@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
-use super::kernels::{self, InputKind, Kernel, Layout, Specialization, Stored};
+use super::kernels::{self, InputKind, Kernel, Layout, Specialization, Stored, FUSED_MAX_OUTPUTS};
 use super::transfer::Workspace;
 use crate::dispatch::Request;
 use crate::element::{Element, Input};
@@ -252,6 +252,8 @@ pub struct GpuContext {
     pub(crate) axis_kernels: AxisKernels,
     per_axis_layout: (wgpu::BindGroupLayout, wgpu::PipelineLayout),
     fused_layout: (wgpu::BindGroupLayout, wgpu::PipelineLayout),
+    /// Small buffers bound to the fused kernel's unused outputs, made once.
+    pub(crate) spares: Vec<wgpu::Buffer>,
     modules: Mutex<HashMap<(Kernel, InputKind, Stored), wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Specialization, wgpu::ComputePipeline>>,
     workspaces: Mutex<Vec<Workspace>>,
@@ -387,6 +389,16 @@ impl GpuContext {
         };
         let per_axis_layout = layouts(Layout::PerAxis);
         let fused_layout = layouts(Layout::Fused);
+        let spares = (0..FUSED_MAX_OUTPUTS)
+            .map(|_| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("ndgrad unused output"),
+                    size: 8,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
         scope.pop("creating the bind group layouts")?;
         Ok(GpuContext {
             info: device.adapter_info(),
@@ -399,6 +411,7 @@ impl GpuContext {
             limits,
             per_axis_layout,
             fused_layout,
+            spares,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
             workspaces: Mutex::default(),

@@ -676,7 +676,6 @@ fn stream_slabs<O: Element, I: Input>(
     );
     transfer::upload(ctx, coef_buffer, &coefs.bytes(kind.stored));
     let coef_buffer = coef_buffer.clone();
-    let spares = transfer::spares(ctx, &mut ws.spares);
     let mut pipelines = HashMap::new();
     let mut in_flight: Option<InFlight> = None;
     for (k, slab) in slabs.slabs.iter().enumerate() {
@@ -702,7 +701,6 @@ fn stream_slabs<O: Element, I: Input>(
                 .iter()
                 .map(|b| Window::whole(b, out_bytes))
                 .collect(),
-            spares: &spares,
             real_size: kind.stored.real().size(),
         };
         encode(ctx, &mut encoder, &jobs, &mut pipelines, &bindings, None)?;
@@ -807,8 +805,6 @@ pub(super) struct Bindings<'a> {
     pub(super) coefs: &'a wgpu::Buffer,
     /// Each output and its bytes.
     pub(super) outputs: Vec<Window<'a>>,
-    /// Small buffers bound to the fused kernel's unused outputs.
-    pub(super) spares: &'a [wgpu::Buffer],
     /// Bytes per coefficient.
     pub(super) real_size: u64,
 }
@@ -905,7 +901,7 @@ fn bind_group(
             for k in 0..FUSED_MAX_OUTPUTS {
                 let resource = match b.outputs.get(job.output + k) {
                     Some(out) => binding(out.buffer, out.offset, out.size),
-                    None => binding(&b.spares[k], 0, b.spares[k].size()),
+                    None => binding(&ctx.spares[k], 0, ctx.spares[k].size()),
                 };
                 entries.push(wgpu::BindGroupEntry {
                     binding: 3 + k as u32,

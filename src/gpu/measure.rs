@@ -223,7 +223,6 @@ impl GpuContext {
         )
         .clone();
         transfer::upload(self, &coef_buffer, &coefs.bytes(stored));
-        let spares = transfer::spares(self, &mut ws.spares);
         let [set, copy_set] = &mut ws.sets;
         let input = transfer::upload_input(self, &mut set.input, data);
         let out_buffers = set.ensure_outputs(self, outputs, len as u64 * elem, stored);
@@ -268,7 +267,6 @@ impl GpuContext {
                 .iter()
                 .map(|b| Window::whole(b, len as u64 * elem))
                 .collect(),
-            spares: &spares,
             real_size: stored.real().size(),
         };
         let (gradient_bindings, copy_bindings) =

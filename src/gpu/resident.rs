@@ -558,7 +558,6 @@ impl GpuContext {
                     contents: &coef_bytes,
                     usage: wgpu::BufferUsages::STORAGE,
                 });
-            let spares = transfer::spares(self, &mut Vec::new());
             let mut pipelines = HashMap::new();
             for (jobs, (in_offset, in_size), (out_offset, out_size)) in &work {
                 let params = self
@@ -584,7 +583,6 @@ impl GpuContext {
                             size: *out_size,
                         })
                         .collect(),
-                    spares: &spares,
                     real_size: stored.real().size(),
                 };
                 execute::encode(self, encoder, jobs, &mut pipelines, &bindings, None)?;

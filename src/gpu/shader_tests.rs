@@ -84,14 +84,7 @@ fn f64_kernels_need_the_float64_capability() {
 /// but GLES without the extension.
 #[test]
 fn compact_and_f32_inputs_need_no_optional_capability() {
-    for input in [
-        InputKind::U8,
-        InputKind::U16,
-        InputKind::I16,
-        InputKind::I32,
-        InputKind::F16,
-        InputKind::F32,
-    ] {
+    for input in InputKind::ALL.into_iter().filter(|&k| k != InputKind::F64) {
         let source = Kernel::Fused.source(input, Stored::F32);
         let module = naga::front::wgsl::parse_str(source).expect("parses");
         naga::valid::Validator::new(

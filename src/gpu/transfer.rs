@@ -2,7 +2,7 @@
 //! inputs), poisoning, and readback through MAP_READ staging buffers.
 
 use super::context::GpuContext;
-use super::kernels::{Stored, FUSED_MAX_OUTPUTS};
+use super::kernels::Stored;
 use crate::error::{Error, Result};
 
 /// The bit pattern written over f32 output buffers when
@@ -23,8 +23,6 @@ pub(crate) struct Workspace {
     /// Two sets of slab buffers, so one slab is uploaded and read back while
     /// the other computes.
     pub(crate) sets: [SlabBuffers; 2],
-    /// Small buffers bound to the fused kernel's unused outputs.
-    pub(crate) spares: Vec<wgpu::Buffer>,
 }
 
 /// The buffers of one slab in flight.
@@ -113,19 +111,6 @@ pub(crate) fn ensure<'a>(
         usage,
         mapped_at_creation: false,
     }))
-}
-
-/// The fused kernel's spare output buffers, created once.
-pub(crate) fn spares(ctx: &GpuContext, spares: &mut Vec<wgpu::Buffer>) -> Vec<wgpu::Buffer> {
-    while spares.len() < FUSED_MAX_OUTPUTS {
-        spares.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("ndgrad unused output"),
-            size: 8,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        }));
-    }
-    spares.clone()
 }
 
 /// Writes `bytes` at the start of `buffer` (takes effect before the next
