@@ -869,6 +869,43 @@ fn random_bytes_fail_cleanly() {
     }
 }
 
+/// `ndgrad gradient /dev/stdin -o OUTPUT` with `bytes` piped in.
+#[cfg(unix)]
+fn gradient_of_stdin(bytes: &[u8], output: &Path) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ndgrad"))
+        .args(["gradient", "/dev/stdin", "--backend", "reference", "-o"])
+        .arg(output)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A reader that stops early closes the pipe: a failed write is its answer.
+    let _ = child.stdin.take().unwrap().write_all(bytes);
+    child.wait_with_output().unwrap()
+}
+
+/// A pipe has no length to check the header against: the data is counted as
+/// it arrives.
+#[test]
+#[cfg(unix)]
+fn a_piped_input_is_read_and_checked_for_truncation() {
+    let scratch = Scratch::new();
+    let f = Rng(15).array(&[4, 5]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    let whole = fs::read(scratch.input("f.npy")).unwrap();
+    assert_success(&gradient_of_stdin(&whole, &scratch.output("g.npz")));
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, GradientOptions::new(), &["axis0", "axis1"])
+    );
+    fs::remove_file(scratch.output("g.npz")).unwrap();
+    let out = gradient_of_stdin(&whole[..whole.len() - 8], &scratch.output("g.npz"));
+    assert_clean_failure(&out, &scratch, 1, "needs 160 bytes, but only 152 follow");
+}
+
 #[test]
 fn truncated_files_fail_cleanly() {
     let scratch = Scratch::new();
