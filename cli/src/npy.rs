@@ -5,23 +5,22 @@
 //! in C or Fortran order, but it reads a type named in advance and has no
 //! `float16`. This thin layer exists for what the CLI needs beyond that:
 //!
-//! * the element type comes from the file's `descr`; the integer types ndgrad
-//!   takes no input of are converted to `f64`, as `numpy.gradient` converts
-//!   every integer;
-//! * [`NpyF16`]: numpy's `float16`, read and written;
+//! * the element type comes from the file's `descr`; `float16` is read as its
+//!   bits; the integer types ndgrad takes no input of are converted to `f64`,
+//!   as `numpy.gradient` converts every integer;
 //! * the size the header promises is checked against the file's length before
 //!   anything is allocated, so a corrupt shape is an error, not an abort;
 //! * one-line messages naming the problem, with numpy's name for a refused dtype;
 //! * [`NpyFile::read_slab`]: a range of the outermost axis, read alone.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
-use ndarray_npy::{ReadDataError, ReadableElement, WritableElement, WriteDataError};
+use ndarray_npy::{ReadDataError, ReadableElement};
 use ndgrad::f16;
 use py_literal::Value;
 
@@ -105,9 +104,6 @@ pub enum NpyError {
         "truncated data: a {0} array of shape {1} needs {2} bytes, but only {3} follow the header"
     )]
     TruncatedData(&'static str, String, u64, u64),
-    /// The data could not be decoded although its length is right.
-    #[error("unreadable data: {0}")]
-    Data(String),
     /// [`NpyFile::read_slab`] was asked for rows it cannot read, and why.
     #[error("cannot read rows {0:?} of the outermost axis: {1}")]
     Slab(Range<usize>, &'static str),
@@ -117,15 +113,16 @@ pub enum NpyError {
 type Decode = fn(Decoder<'_>) -> Result<NpyArray, NpyError>;
 
 /// numpy's type codes that ndgrad reads: code, bytes per element, name, decoder.
-/// The integers ndgrad takes no input of go to the nearest double, as numpy's `astype`.
+/// `float16` is read as `uint16` bits; the integers ndgrad takes no input of go
+/// to the nearest double, as numpy's `astype`.
 const SCALARS: [(&str, usize, &str, Decode); 11] = [
     ("f2", 2, "float16", |d| {
-        d.map(|v: NpyF16| v.0).map(NpyArray::F16)
+        d.map(f16::from_bits).map(NpyArray::F16)
     }),
     ("f4", 4, "float32", |d| d.map(|v: f32| v).map(NpyArray::F32)),
     ("f8", 8, "float64", |d| d.map(|v: f64| v).map(NpyArray::F64)),
     ("i1", 1, "int8", |d| {
-        d.map(|v: i8| f64::from(v)).map(NpyArray::F64)
+        d.map(<f64 as From<i8>>::from).map(NpyArray::F64)
     }),
     ("i2", 2, "int16", |d| d.map(|v: i16| v).map(NpyArray::I16)),
     ("i4", 4, "int32", |d| d.map(|v: i32| v).map(NpyArray::I32)),
@@ -135,7 +132,7 @@ const SCALARS: [(&str, usize, &str, Decode); 11] = [
     ("u1", 1, "uint8", |d| d.map(|v: u8| v).map(NpyArray::U8)),
     ("u2", 2, "uint16", |d| d.map(|v: u16| v).map(NpyArray::U16)),
     ("u4", 4, "uint32", |d| {
-        d.map(|v: u32| f64::from(v)).map(NpyArray::F64)
+        d.map(<f64 as From<u32>>::from).map(NpyArray::F64)
     }),
     ("u8", 8, "uint64", |d| {
         d.map(|v: u64| v as f64).map(NpyArray::F64)
@@ -143,7 +140,7 @@ const SCALARS: [(&str, usize, &str, Decode); 11] = [
 ];
 
 /// A dtype ndgrad reads: size, numpy name, the type string ndarray-npy
-/// matches (`'<f8'`, `'>i2'`, `'|u1'`) and how to decode it.
+/// reads it as (`'<f8'`, `'>i2'`, `'|u1'`, `'<u2'` for `'<f2'`) and how.
 #[derive(Debug, Clone)]
 struct Dtype {
     size: usize,
@@ -157,11 +154,7 @@ fn parse_descr(value: &Value) -> Result<Dtype, NpyError> {
     let descr = match value {
         Value::String(descr) => descr,
         Value::List(_) => return Err(NpyError::Dtype("structured".into(), "[...]".into())),
-        other => {
-            return Err(NpyError::Header(format!(
-                "'descr' is {other}, not a string"
-            )))
-        }
+        other => return Err(NpyError::Header(format!("'descr' is {other}"))),
     };
     let native = if cfg!(target_endian = "big") {
         '>'
@@ -178,7 +171,8 @@ fn parse_descr(value: &Value) -> Result<Dtype, NpyError> {
         return Err(NpyError::Dtype(refused_name(code), descr.clone()));
     };
     let order = if size == 1 { '|' } else { order };
-    let descr = Value::String(format!("{order}{code}"));
+    let read_as = if code == "f2" { "u2" } else { code };
+    let descr = Value::String(format!("{order}{read_as}"));
     Ok(Dtype {
         size,
         name,
@@ -211,13 +205,9 @@ fn refused_name(code: &str) -> String {
 
 /// A shape as numpy prints it: `()`, `(5,)`, `(3, 4)`.
 pub fn shape_text(shape: &[usize]) -> String {
-    match shape {
-        [n] => format!("({n},)"),
-        dims => {
-            let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
-            format!("({})", dims.join(", "))
-        }
-    }
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let comma = if shape.len() == 1 { "," } else { "" };
+    format!("({}{comma})", dims.join(", "))
 }
 
 /// Reads a whole `.npy` file of any dtype of [`NpyArray`], either byte
@@ -417,57 +407,10 @@ impl Decoder<'_> {
         let data = T::read_to_end_exact_vec(self.reader, self.descr, self.count);
         let data = data.map_err(|e| match e {
             ReadDataError::Io(e) => NpyError::Io(e),
-            e => NpyError::Data(e.to_string()),
+            e => NpyError::Io(io::Error::other(e.to_string())),
         })?;
         ArrayD::from_shape_vec(self.shape, data.into_iter().map(f).collect())
-            .map_err(|e| NpyError::Data(e.to_string()))
-    }
-}
-
-/// A `float16` as ndarray-npy reads and writes it (it has no `float16` of its
-/// own): numpy's `'<f2'` or `'>f2'`.
-#[derive(Debug, Clone, Copy)]
-pub struct NpyF16(pub f16);
-
-impl WritableElement for NpyF16 {
-    fn type_descriptor() -> Value {
-        Value::String("<f2".into())
-    }
-
-    fn write<W: Write>(&self, mut writer: W) -> Result<(), WriteDataError> {
-        writer.write_all(&self.0.to_bits().to_le_bytes())?;
-        Ok(())
-    }
-
-    fn write_slice<W: Write>(slice: &[Self], mut writer: W) -> Result<(), WriteDataError> {
-        let bytes: Vec<u8> = slice
-            .iter()
-            .flat_map(|v| v.0.to_bits().to_le_bytes())
-            .collect();
-        writer.write_all(&bytes)?;
-        Ok(())
-    }
-}
-
-impl ReadableElement for NpyF16 {
-    fn read_to_end_exact_vec<R: Read>(
-        mut reader: R,
-        type_desc: &Value,
-        len: usize,
-    ) -> Result<Vec<Self>, ReadDataError> {
-        let bits: fn([u8; 2]) -> u16 = match type_desc {
-            Value::String(s) if s == "<f2" => u16::from_le_bytes,
-            Value::String(s) if s == ">f2" => u16::from_be_bytes,
-            other => return Err(ReadDataError::WrongDescriptor(other.clone())),
-        };
-        let mut bytes = vec![0u8; len.checked_mul(2).ok_or(ReadDataError::MissingData)?];
-        reader.read_exact(&mut bytes)?;
-        let extra = reader.read_to_end(&mut Vec::new())?;
-        if extra > 0 {
-            return Err(ReadDataError::ExtraBytes(extra));
-        }
-        let pairs = bytes.chunks_exact(2).map(|b| bits([b[0], b[1]]));
-        Ok(pairs.map(|b| NpyF16(f16::from_bits(b))).collect())
+            .map_err(|e| NpyError::Io(io::Error::other(e)))
     }
 }
 

@@ -6,10 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
-use ndarray_npy::{NpzWriter, WritableElement};
+use ndarray_npy::{NpzWriter, WritableElement, WriteDataError};
 use ndgrad::f16;
-
-use crate::npy::NpyF16;
 
 /// An output element type, and what it is stored as in a `.npz`.
 pub trait NpzElement: ndgrad::Element {
@@ -37,6 +35,31 @@ impl NpzElement for f16 {
     type Stored = NpyF16;
     fn stored(array: ArrayD<f16>) -> ArrayD<NpyF16> {
         array.mapv(NpyF16)
+    }
+}
+
+/// A `float16` as ndarray-npy writes it (it has no `float16` of its own):
+/// numpy's `'<f2'`, two little-endian bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct NpyF16(pub f16);
+
+impl WritableElement for NpyF16 {
+    fn type_descriptor() -> py_literal::Value {
+        py_literal::Value::String("<f2".into())
+    }
+
+    fn write<W: Write>(&self, mut writer: W) -> Result<(), WriteDataError> {
+        writer.write_all(&self.0.to_bits().to_le_bytes())?;
+        Ok(())
+    }
+
+    fn write_slice<W: Write>(slice: &[Self], mut writer: W) -> Result<(), WriteDataError> {
+        let bytes: Vec<u8> = slice
+            .iter()
+            .flat_map(|v| v.0.to_bits().to_le_bytes())
+            .collect();
+        writer.write_all(&bytes)?;
+        Ok(())
     }
 }
 

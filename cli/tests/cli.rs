@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::npy::header::{Header, Layout};
 use ndarray_npy::{write_npy, NpzReader, ReadDataError, ReadableElement};
 use ndgrad::{f16, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Spacing};
 
@@ -190,26 +191,19 @@ fn expected<T: Element>(
     names.iter().map(|n| n.to_string()).zip(arrays).collect()
 }
 
-/// A `.npy` file written by hand, for dtypes and byte orders `write_npy`
-/// does not produce.
+/// A `.npy` file for dtypes and byte orders `write_npy` does not produce:
+/// ndarray-npy's header for `descr`, then `data` as given.
 fn raw_npy(descr: &str, fortran_order: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
-    let shape = match dims.as_slice() {
-        [n] => format!("({n},)"),
-        dims => format!("({})", dims.join(", ")),
+    let header = Header {
+        type_descriptor: py_literal::Value::String(descr.into()),
+        layout: if fortran_order {
+            Layout::Fortran
+        } else {
+            Layout::Standard
+        },
+        shape: shape.to_vec(),
     };
-    let fortran = if fortran_order { "True" } else { "False" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
+    [header.to_bytes().unwrap(), data.to_vec()].concat()
 }
 
 // ---------------------------------------------------------------- success
