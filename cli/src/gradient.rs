@@ -157,8 +157,8 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         edge_order: args.edge_order,
         backend: args.backend,
     };
-    let shape = input.array.shape().to_vec();
-    let (names, backend, out_dtype) = match input.array {
+    let shape = input.shape().to_vec();
+    let (names, backend, out_dtype) = match input {
         NpyArray::F16(f) => differentiate_as(&f, &opts, args)?,
         NpyArray::F32(f) => differentiate_as(&f, &opts, args)?,
         NpyArray::F64(f) => differentiate_as(&f, &opts, args)?,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::npy::header::{Header, Layout};
 use ndarray_npy::{write_npy, NpzReader, ReadDataError, ReadableElement};
 use ndgrad::{f16, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Spacing};
 
@@ -190,26 +191,19 @@ fn expected<T: Element>(
     names.iter().map(|n| n.to_string()).zip(arrays).collect()
 }
 
-/// A `.npy` file written by hand, for dtypes and byte orders `write_npy`
-/// does not produce.
+/// A `.npy` file for dtypes and byte orders `write_npy` does not produce:
+/// ndarray-npy's header for `descr`, then `data` as given.
 fn raw_npy(descr: &str, fortran_order: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
-    let shape = match dims.as_slice() {
-        [n] => format!("({n},)"),
-        dims => format!("({})", dims.join(", ")),
+    let header = Header {
+        type_descriptor: py_literal::Value::String(descr.into()),
+        layout: if fortran_order {
+            Layout::Fortran
+        } else {
+            Layout::Standard
+        },
+        shape: shape.to_vec(),
     };
-    let fortran = if fortran_order { "True" } else { "False" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
+    [header.to_bytes().unwrap(), data.to_vec()].concat()
 }
 
 // ---------------------------------------------------------------- success
@@ -867,6 +861,43 @@ fn random_bytes_fail_cleanly() {
         fs::write(scratch.input("f.npy"), &bytes_after_magic).unwrap();
         assert_clean_failure(&run_on(&scratch, &[]), &scratch, 1, "cannot read input");
     }
+}
+
+/// `ndgrad gradient /dev/stdin -o OUTPUT` with `bytes` piped in.
+#[cfg(unix)]
+fn gradient_of_stdin(bytes: &[u8], output: &Path) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ndgrad"))
+        .args(["gradient", "/dev/stdin", "--backend", "reference", "-o"])
+        .arg(output)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A reader that stops early closes the pipe: a failed write is its answer.
+    let _ = child.stdin.take().unwrap().write_all(bytes);
+    child.wait_with_output().unwrap()
+}
+
+/// A pipe has no length to check the header against: the data is counted as
+/// it arrives.
+#[test]
+#[cfg(unix)]
+fn a_piped_input_is_read_and_checked_for_truncation() {
+    let scratch = Scratch::new();
+    let f = Rng(15).array(&[4, 5]);
+    write_npy(scratch.input("f.npy"), &f).unwrap();
+    let whole = fs::read(scratch.input("f.npy")).unwrap();
+    assert_success(&gradient_of_stdin(&whole, &scratch.output("g.npz")));
+    assert_eq!(
+        read_npz::<f64>(&scratch.output("g.npz")),
+        expected(&f, GradientOptions::new(), &["axis0", "axis1"])
+    );
+    fs::remove_file(scratch.output("g.npz")).unwrap();
+    let out = gradient_of_stdin(&whole[..whole.len() - 8], &scratch.output("g.npz"));
+    assert_clean_failure(&out, &scratch, 1, "needs 160 bytes, but only 152 follow");
 }
 
 #[test]

@@ -1,0 +1,418 @@
+//! Reading `.npy` files (numpy's `np.save` format, versions 1.0 to 3.0) through
+//! ndarray-npy, the crate that also writes the CLI's `.npz` outputs.
+//!
+//! ndarray-npy parses the header and decodes elements in either byte order and
+//! in C or Fortran order, but it reads a type named in advance and has no
+//! `float16`. This thin layer exists for what the CLI needs beyond that:
+//!
+//! * the element type comes from the file's `descr`; `float16` is read as its
+//!   bits; the integer types ndgrad takes no input of are converted to `f64`,
+//!   as `numpy.gradient` converts every integer;
+//! * the size the header promises is checked against the file's length before
+//!   anything is allocated, so a corrupt shape is an error, not an abort;
+//! * one-line messages naming the problem, with numpy's name for a refused dtype;
+//! * [`NpyFile::read_slab`]: a range of the outermost axis, read alone.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
+use ndarray_npy::{ReadDataError, ReadableElement};
+use ndgrad::f16;
+use py_literal::Value;
+
+/// The elements of a `.npy` file: in their own type when ndgrad takes it as
+/// input, converted to `f64` otherwise (int8, uint32, int64, uint64), as
+/// `numpy.gradient` converts every integer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NpyArray {
+    /// A `float16` file.
+    F16(ArrayD<f16>),
+    /// A `float32` file.
+    F32(ArrayD<f32>),
+    /// A `float64` file, or an integer file of a type ndgrad does not take.
+    F64(ArrayD<f64>),
+    /// A `uint8` file.
+    U8(ArrayD<u8>),
+    /// A `uint16` file.
+    U16(ArrayD<u16>),
+    /// An `int16` file.
+    I16(ArrayD<i16>),
+    /// An `int32` file.
+    I32(ArrayD<i32>),
+}
+
+/// Applies an expression to the array of whichever [`NpyArray`] variant.
+macro_rules! each {
+    ($array:expr, $a:ident => $body:expr) => {
+        match $array {
+            NpyArray::F16($a) => $body,
+            NpyArray::F32($a) => $body,
+            NpyArray::F64($a) => $body,
+            NpyArray::U8($a) => $body,
+            NpyArray::U16($a) => $body,
+            NpyArray::I16($a) => $body,
+            NpyArray::I32($a) => $body,
+        }
+    };
+}
+
+impl NpyArray {
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        each!(self, a => a.shape())
+    }
+
+    /// The array as `f64` (every element converts exactly).
+    pub fn into_f64(self) -> ArrayD<f64> {
+        each!(self, a => a.mapv(f64::from))
+    }
+}
+
+/// Why a `.npy` file could not be read. Every message is one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NpyError {
+    /// The operating system refused (missing file, permissions, ...).
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The file does not start with `\x93NUMPY`.
+    #[error("not a .npy file: it does not start with numpy's magic string \\x93NUMPY")]
+    BadMagic,
+    /// A format version (major, minor) other than 1.0, 2.0 or 3.0.
+    #[error("unsupported .npy format version {0}.{1} (versions 1.0, 2.0 and 3.0 are read)")]
+    Version(u8, u8),
+    /// The file ends before its header does.
+    #[error("truncated file: it ends inside its header")]
+    TruncatedHeader,
+    /// The header is not the dict numpy writes.
+    #[error("malformed .npy header: {0}")]
+    Header(String),
+    /// A dtype ndgrad does not read: numpy's name, and the header's `descr`.
+    #[error(
+        "unsupported dtype {0} ('{1}'): ndgrad reads float16, float32, float64 and integer arrays"
+    )]
+    Dtype(String, String),
+    /// The shape's byte size does not fit in memory addresses: shape, dtype.
+    #[error("the shape {0} of {1} is too large to address")]
+    TooLarge(String, &'static str),
+    /// Fewer data bytes than the header promises: dtype, shape, bytes needed, bytes present.
+    #[error(
+        "truncated data: a {0} array of shape {1} needs {2} bytes, but only {3} follow the header"
+    )]
+    TruncatedData(&'static str, String, u64, u64),
+    /// [`NpyFile::read_slab`] was asked for rows it cannot read, and why.
+    #[error("cannot read rows {0:?} of the outermost axis: {1}")]
+    Slab(Range<usize>, &'static str),
+}
+
+/// Reads a dtype's elements into an [`NpyArray`].
+type Decode = fn(Decoder<'_>) -> Result<NpyArray, NpyError>;
+
+/// numpy's type codes that ndgrad reads: code, bytes per element, name, decoder.
+/// `float16` is read as `uint16` bits; the integers ndgrad takes no input of go
+/// to the nearest double, as numpy's `astype`.
+const SCALARS: [(&str, usize, &str, Decode); 11] = [
+    ("f2", 2, "float16", |d| {
+        d.map(f16::from_bits).map(NpyArray::F16)
+    }),
+    ("f4", 4, "float32", |d| d.map(|v: f32| v).map(NpyArray::F32)),
+    ("f8", 8, "float64", |d| d.map(|v: f64| v).map(NpyArray::F64)),
+    ("i1", 1, "int8", |d| {
+        d.map(<f64 as From<i8>>::from).map(NpyArray::F64)
+    }),
+    ("i2", 2, "int16", |d| d.map(|v: i16| v).map(NpyArray::I16)),
+    ("i4", 4, "int32", |d| d.map(|v: i32| v).map(NpyArray::I32)),
+    ("i8", 8, "int64", |d| {
+        d.map(|v: i64| v as f64).map(NpyArray::F64)
+    }),
+    ("u1", 1, "uint8", |d| d.map(|v: u8| v).map(NpyArray::U8)),
+    ("u2", 2, "uint16", |d| d.map(|v: u16| v).map(NpyArray::U16)),
+    ("u4", 4, "uint32", |d| {
+        d.map(<f64 as From<u32>>::from).map(NpyArray::F64)
+    }),
+    ("u8", 8, "uint64", |d| {
+        d.map(|v: u64| v as f64).map(NpyArray::F64)
+    }),
+];
+
+/// A dtype ndgrad reads: size, numpy name, the type string ndarray-npy
+/// reads it as (`'<f8'`, `'>i2'`, `'|u1'`, `'<u2'` for `'<f2'`) and how.
+#[derive(Debug, Clone)]
+struct Dtype {
+    size: usize,
+    name: &'static str,
+    descr: Value,
+    decode: Decode,
+}
+
+/// Reads a header's `descr`; refuses, by numpy's name, what ndgrad does not read.
+fn parse_descr(value: &Value) -> Result<Dtype, NpyError> {
+    let descr = match value {
+        Value::String(descr) => descr,
+        Value::List(_) => return Err(NpyError::Dtype("structured".into(), "[...]".into())),
+        other => return Err(NpyError::Header(format!("'descr' is {other}"))),
+    };
+    let native = if cfg!(target_endian = "big") {
+        '>'
+    } else {
+        '<'
+    };
+    let (order, code) = match descr.as_bytes().first() {
+        Some(b'<') => ('<', &descr[1..]),
+        Some(b'>') => ('>', &descr[1..]),
+        Some(b'|' | b'=') => (native, &descr[1..]),
+        _ => (native, descr.as_str()),
+    };
+    let Some(&(code, size, name, decode)) = SCALARS.iter().find(|s| s.0 == code) else {
+        return Err(NpyError::Dtype(refused_name(code), descr.clone()));
+    };
+    let order = if size == 1 { '|' } else { order };
+    let read_as = if code == "f2" { "u2" } else { code };
+    let descr = Value::String(format!("{order}{read_as}"));
+    Ok(Dtype {
+        size,
+        name,
+        descr,
+        decode,
+    })
+}
+
+/// numpy's name for a type code ndgrad does not read (without byte order).
+fn refused_name(code: &str) -> String {
+    let split = code.find(|c: char| !c.is_ascii_alphabetic());
+    let (kind, bytes) = code.split_at(split.unwrap_or(code.len()));
+    let sized = |prefix: &str| match bytes.parse::<usize>() {
+        Ok(bytes) => format!("{prefix}{}", bytes * 8),
+        Err(_) => prefix.to_string(),
+    };
+    match kind {
+        "b" => "bool".into(),
+        "f" => sized("float"),
+        "c" => sized("complex"),
+        "O" => "object".into(),
+        "U" => "str (unicode string)".into(),
+        "S" | "a" => "bytes (byte string)".into(),
+        "V" => "void (raw bytes)".into(),
+        "M" => "datetime64".into(),
+        "m" => "timedelta64".into(),
+        _ => format!("unknown type code {code:?}"),
+    }
+}
+
+/// A shape as numpy prints it: `()`, `(5,)`, `(3, 4)`.
+pub fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let comma = if shape.len() == 1 { "," } else { "" };
+    format!("({}{comma})", dims.join(", "))
+}
+
+/// Reads a whole `.npy` file of any dtype of [`NpyArray`], either byte
+/// order, C or Fortran order, any shape.
+///
+/// # Errors
+///
+/// As [`NpyFile::open`] and [`NpyFile::read`].
+pub fn read(path: &Path) -> Result<NpyArray, NpyError> {
+    NpyFile::open(path)?.read()
+}
+
+/// [`read`], then converts to `f64` whatever was stored (for coordinate arrays).
+///
+/// # Errors
+///
+/// As [`read`].
+pub fn read_f64(path: &Path) -> Result<ArrayD<f64>, NpyError> {
+    read(path).map(NpyArray::into_f64)
+}
+
+/// An open `.npy` file whose header has been read and whose size is checked.
+#[derive(Debug)]
+pub struct NpyFile {
+    reader: BufReader<File>,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    fortran: bool,
+    /// Where the data starts, and its length when the file is a regular one.
+    data_start: u64,
+    data_len: Option<u64>,
+}
+
+impl NpyFile {
+    /// Opens `path` and reads its header.
+    ///
+    /// # Errors
+    ///
+    /// An [`NpyError`] for a file that cannot be opened, is not a `.npy` file,
+    /// is shorter than its header promises, or holds another dtype.
+    pub fn open(path: &Path) -> Result<Self, NpyError> {
+        let file = File::open(path)?;
+        let metadata = file.metadata()?;
+        // Only a regular file has a length to check the header against.
+        let file_len = metadata.is_file().then_some(metadata.len());
+        let mut reader = BufReader::new(file);
+        // ndarray-npy allocates the header length a 2.0 or 3.0 preamble claims (up to 4 GiB).
+        if let (Some(len), [0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, 0, a, b, c, d, ..]) =
+            (file_len, reader.fill_buf()?)
+        {
+            if 12 + u64::from(u32::from_le_bytes([*a, *b, *c, *d])) > len {
+                return Err(NpyError::TruncatedHeader);
+            }
+        }
+        let header = Header::from_reader(&mut reader).map_err(|e| header_error(e, file_len))?;
+        let dtype = parse_descr(&header.type_descriptor)?;
+        // ndarray's limit: the product of the non-zero extents fits in isize (here, in bytes).
+        (header.shape.iter().filter(|&&n| n > 0))
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+            .filter(|&n| n <= isize::MAX as usize / dtype.size)
+            .ok_or_else(|| NpyError::TooLarge(shape_text(&header.shape), dtype.name))?;
+        // A pipe cannot tell its position (nor seek to it).
+        let data_start = if file_len.is_some() {
+            reader.stream_position()?
+        } else {
+            0
+        };
+        let file = Self {
+            reader,
+            dtype,
+            shape: header.shape,
+            fortran: header.layout.is_fortran(),
+            data_start,
+            data_len: file_len.map(|len| len.saturating_sub(data_start)),
+        };
+        file.check_length(file.data_len)?;
+        Ok(file)
+    }
+
+    /// The data's byte size.
+    fn expected(&self) -> u64 {
+        (self.shape.iter().product::<usize>() * self.dtype.size) as u64
+    }
+
+    /// Fails unless `found` data bytes (when known) are as many as the shape needs.
+    fn check_length(&self, found: Option<u64>) -> Result<(), NpyError> {
+        match found {
+            Some(found) if found < self.expected() => Err(NpyError::TruncatedData(
+                self.dtype.name,
+                shape_text(&self.shape),
+                self.expected(),
+                found,
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads the whole array, in the file's memory order.
+    ///
+    /// # Errors
+    ///
+    /// An [`NpyError`] when the data is shorter than the shape needs.
+    pub fn read(mut self) -> Result<NpyArray, NpyError> {
+        if self.data_len.is_some() {
+            return decode(&mut self.reader, &self.dtype, &self.shape, self.fortran);
+        }
+        // A pipe has no length to check up front: take what arrives, then check.
+        let (mut data, expected) = (Vec::new(), self.expected());
+        (&mut self.reader).take(expected).read_to_end(&mut data)?;
+        self.check_length(Some(data.len() as u64))?;
+        decode(&mut data.as_slice(), &self.dtype, &self.shape, self.fortran)
+    }
+
+    /// Reads `rows` of the outermost axis alone, seeking past the rest: an
+    /// array of the file's shape with `rows.len()` as its first extent.
+    ///
+    /// # Errors
+    ///
+    /// [`NpyError::Slab`] for a 0-d or Fortran-order array (whose rows are not
+    /// contiguous) or rows out of range; [`NpyError::Io`] for a pipe.
+    #[cfg_attr(not(test), expect(dead_code, reason = "for streaming larger files"))]
+    pub fn read_slab(&mut self, rows: Range<usize>) -> Result<NpyArray, NpyError> {
+        let Some((&n, rest)) = self.shape.split_first() else {
+            return Err(NpyError::Slab(rows, "a 0-d array has no axis"));
+        };
+        if self.fortran && rest.iter().any(|&m| m > 1) {
+            return Err(NpyError::Slab(rows, "the file is in Fortran order"));
+        }
+        if rows.start > rows.end || rows.end > n {
+            return Err(NpyError::Slab(rows, "out of range"));
+        }
+        let row_bytes = rest.iter().product::<usize>() * self.dtype.size;
+        let start = self.data_start + (rows.start * row_bytes) as u64;
+        self.reader.seek(SeekFrom::Start(start))?;
+        let shape: Vec<usize> = [rows.len()].iter().chain(rest).copied().collect();
+        decode(&mut self.reader, &self.dtype, &shape, false)
+    }
+}
+
+/// The one-line [`NpyError`] for a header ndarray-npy refused.
+fn header_error(error: ReadHeaderError, file_len: Option<u64>) -> NpyError {
+    use ParseHeaderError as P;
+    let bad = |message: String| NpyError::Header(message);
+    let error = match error {
+        // Too short for the magic string is no .npy file at all.
+        ReadHeaderError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            return match file_len {
+                Some(len) if len < 6 => NpyError::BadMagic,
+                _ => NpyError::TruncatedHeader,
+            };
+        }
+        ReadHeaderError::Io(e) => return NpyError::Io(e),
+        ReadHeaderError::Parse(error) => error,
+    };
+    match error {
+        P::MagicString => NpyError::BadMagic,
+        P::Version { major, minor } => NpyError::Version(major, minor),
+        // ndarray-npy's name for the missing key "shape".
+        P::MissingKey(key) if key == "shaper" => bad("the key 'shape' is missing".into()),
+        P::MissingKey(key) => bad(format!("the key '{key}' is missing")),
+        P::UnknownKey(key) => bad(format!("unexpected key {key}")),
+        P::IllegalValue { key, value } => bad(format!("'{key}' cannot be {value}")),
+        P::MetaNotDict(_) => bad("the header is not a dict".into()),
+        P::DictParse(_) => bad("the header is not a Python literal".into()),
+        other => bad(other.to_string()),
+    }
+}
+
+/// Decodes the elements of `shape` from `reader`, in C or Fortran order.
+fn decode(
+    reader: &mut dyn Read,
+    dtype: &Dtype,
+    shape: &[usize],
+    fortran: bool,
+) -> Result<NpyArray, NpyError> {
+    let count = shape.iter().product::<usize>();
+    (dtype.decode)(Decoder {
+        reader: &mut reader.take((count * dtype.size) as u64),
+        descr: &dtype.descr,
+        count,
+        shape: IxDyn(shape).set_f(fortran),
+    })
+}
+
+/// `count` elements to read with ndarray-npy into an array of `shape`.
+struct Decoder<'a> {
+    reader: &'a mut dyn Read,
+    descr: &'a Value,
+    count: usize,
+    shape: ndarray::Shape<IxDyn>,
+}
+
+impl Decoder<'_> {
+    /// Reads the elements as `T` and maps each with `f` (in place when `U`
+    /// has `T`'s layout).
+    fn map<T: ReadableElement, U>(self, f: impl Fn(T) -> U) -> Result<ArrayD<U>, NpyError> {
+        let data = T::read_to_end_exact_vec(self.reader, self.descr, self.count);
+        let data = data.map_err(|e| match e {
+            ReadDataError::Io(e) => NpyError::Io(e),
+            e => NpyError::Io(io::Error::other(e.to_string())),
+        })?;
+        ArrayD::from_shape_vec(self.shape, data.into_iter().map(f).collect())
+            .map_err(|e| NpyError::Io(io::Error::other(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

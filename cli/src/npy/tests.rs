@@ -1,0 +1,243 @@
+//! The reader's edge cases: byte orders, Fortran order, every dtype, slabs,
+//! and every way a file can be corrupt.
+
+use std::io::Write;
+
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+
+use super::*;
+
+/// A version 1.0 `.npy` file with this header dict and data, as numpy pads it.
+fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut text = header.to_string();
+    while !(10 + text.len() + 1).is_multiple_of(64) {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// The header dict numpy writes for `descr`, C order, `shape`.
+fn dict(descr: &str, shape: &str) -> String {
+    format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}")
+}
+
+/// `bytes` written to a temporary file (kept alive by the returned handle).
+fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(bytes).unwrap();
+    file
+}
+
+fn read_bytes(bytes: &[u8]) -> Result<NpyArray, NpyError> {
+    read(file(bytes).path())
+}
+
+fn message(bytes: &[u8]) -> String {
+    read_bytes(bytes).unwrap_err().to_string()
+}
+
+#[test]
+fn reads_big_endian_fortran_order_integers_in_their_own_type() {
+    let values = [1i16, -2, 300, 4, 5, -6];
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let header = "{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3), }";
+    let expected = ArrayD::from_shape_vec(IxDyn(&[2, 3]).f(), values.to_vec()).unwrap();
+    assert_eq!(
+        read_bytes(&npy_bytes(header, &data)).unwrap(),
+        NpyArray::I16(expected)
+    );
+}
+
+#[test]
+fn reads_every_dtype_in_both_byte_orders() {
+    // 1 and 2 in each type, little- then big-endian; 0-d and 1-D.
+    for (code, size, name, _) in SCALARS {
+        let one = |v: u8, big: bool| -> Vec<u8> {
+            let mut bytes = vec![0u8; size];
+            match (code, big) {
+                ("f2", _) => bytes.copy_from_slice(&f16::from_f64(f64::from(v)).to_le_bytes()),
+                ("f4", _) => bytes.copy_from_slice(&f32::from(v).to_le_bytes()),
+                ("f8", _) => bytes.copy_from_slice(&f64::from(v).to_le_bytes()),
+                _ => bytes[0] = v,
+            }
+            if big {
+                bytes.reverse();
+            }
+            bytes
+        };
+        for (order, big) in [
+            ('<', false),
+            ('>', true),
+            ('=', cfg!(target_endian = "big")),
+        ] {
+            let data = [one(1, big), one(2, big)].concat();
+            let array = read_bytes(&npy_bytes(&dict(&format!("{order}{code}"), "(2,)"), &data));
+            let array = array.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                array.into_f64().into_raw_vec_and_offset().0,
+                [1.0, 2.0],
+                "{name}"
+            );
+            let scalar = read_bytes(&npy_bytes(&dict(&format!("{order}{code}"), "()"), &data));
+            assert_eq!(scalar.unwrap().into_f64().shape(), [0usize; 0], "{name}");
+        }
+    }
+}
+
+#[test]
+fn keeps_the_types_ndgrad_takes_and_converts_the_others() {
+    let kind = |descr: &str, size: usize| match read_bytes(&npy_bytes(
+        &dict(descr, "(1,)"),
+        &vec![0u8; size],
+    ))
+    .unwrap()
+    {
+        NpyArray::F16(_) => "f16",
+        NpyArray::F32(_) => "f32",
+        NpyArray::F64(_) => "f64",
+        NpyArray::U8(_) => "u8",
+        NpyArray::U16(_) => "u16",
+        NpyArray::I16(_) => "i16",
+        NpyArray::I32(_) => "i32",
+    };
+    assert_eq!(kind("<f2", 2), "f16");
+    assert_eq!(kind("|u1", 1), "u8");
+    assert_eq!(kind(">u2", 2), "u16");
+    assert_eq!(kind("<i4", 4), "i32");
+    for (descr, size) in [("|i1", 1), ("<u4", 4), ("<i8", 8), (">u8", 8)] {
+        assert_eq!(kind(descr, size), "f64", "{descr}");
+    }
+    let max = read_bytes(&npy_bytes(&dict("<u8", "(1,)"), &u64::MAX.to_le_bytes()));
+    assert_eq!(max.unwrap().into_f64()[[0]], u64::MAX as f64);
+}
+
+#[test]
+fn reads_empty_arrays_and_refuses_shapes_too_large_to_address() {
+    let empty = read_bytes(&npy_bytes(&dict("<f8", "(0, 3)"), &[])).unwrap();
+    assert_eq!(empty.shape(), [0, 3]);
+    for shape in ["(4294967296, 4294967296)", "(0, 9223372036854775807)"] {
+        let error = message(&npy_bytes(&dict("<f8", shape), &[0; 8]));
+        assert!(error.contains("too large to address"), "{shape}: {error}");
+    }
+}
+
+#[test]
+fn checks_the_promised_size_against_the_file_before_allocating() {
+    // 8 TiB promised, 24 bytes present: an error, not an allocation.
+    assert_eq!(
+        message(&npy_bytes(&dict("<f8", "(1099511627776,)"), &[0; 24])),
+        "truncated data: a float64 array of shape (1099511627776,) needs 8796093022208 bytes, \
+         but only 24 follow the header"
+    );
+    // A 2.0 preamble claiming a 4 GiB header.
+    let mut bytes = b"\x93NUMPY\x02\x00\xff\xff\xff\xff{".to_vec();
+    bytes.extend_from_slice(&[b' '; 100]);
+    assert_eq!(message(&bytes), "truncated file: it ends inside its header");
+}
+
+#[test]
+fn refuses_bad_headers_and_names_refused_dtypes() {
+    for (header, expected) in [
+        (
+            "{'descr': '<f8', 'shape': (3,), }",
+            "the key 'fortran_order' is missing",
+        ),
+        (
+            "{'descr': '<f8', 'fortran_order': False, }",
+            "the key 'shape' is missing",
+        ),
+        (
+            "{'descr': '<f8', 'fortran_order': 0, 'shape': (3,), }",
+            "'fortran_order' cannot be 0",
+        ),
+        (
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }",
+            "'shape' cannot be (-3,)",
+        ),
+        (
+            "{'descr': '<f8', 'fortran_order': False, 'shape': [3], }",
+            "'shape' cannot be [3]",
+        ),
+        (&(dict("<f8", "(3,)") + "'x': 1}"), "not a Python literal"),
+        (
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'x': 1}",
+            "unexpected key 'x'",
+        ),
+        ("[1, 2]", "not a dict"),
+        (
+            "{'descr': 3, 'fortran_order': False, 'shape': (3,), }",
+            "'descr' is 3",
+        ),
+        (
+            "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "dtype structured",
+        ),
+        (&dict("|b1", "(3,)"), "unsupported dtype bool ('|b1')"),
+        (&dict("<f16", "(3,)"), "unsupported dtype float128"),
+        (&dict("<c16", "(3,)"), "unsupported dtype complex128"),
+        (&dict("|O", "(3,)"), "unsupported dtype object"),
+        (
+            &dict("<U7", "(3,)"),
+            "unsupported dtype str (unicode string)",
+        ),
+        (&dict("<M8[ns]", "(3,)"), "unsupported dtype datetime64"),
+        (&dict("<i3", "(3,)"), "unknown type code \"i3\""),
+    ] {
+        let error = message(&npy_bytes(header, &[0u8; 48]));
+        assert!(error.contains(expected), "{header}: {error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+    assert!(message(b"\x93NUMPY\x04\x00").contains("version 4.0"));
+    assert!(message(b"\x93NU").starts_with("not a .npy file"));
+}
+
+#[test]
+fn reads_slabs_of_the_outermost_axis() {
+    let values: Vec<f32> = (0..24).map(|v| v as f32).collect();
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let temp = file(&npy_bytes(&dict("<f4", "(4, 2, 3)"), &data));
+    let mut npy = NpyFile::open(temp.path()).unwrap();
+    let slab = ArrayD::from_shape_vec(IxDyn(&[2, 2, 3]), values[6..18].to_vec()).unwrap();
+    assert_eq!(npy.read_slab(1..3).unwrap(), NpyArray::F32(slab));
+    assert_eq!(npy.read_slab(4..4).unwrap().shape(), [0, 2, 3]);
+    assert!(npy.read_slab(3..5).is_err());
+    let fortran = "{'descr': '<f4', 'fortran_order': True, 'shape': (4, 6), }";
+    let temp = file(&npy_bytes(fortran, &data));
+    let error = NpyFile::open(temp.path())
+        .unwrap()
+        .read_slab(0..1)
+        .unwrap_err();
+    assert!(error.to_string().contains("Fortran order"), "{error}");
+}
+
+#[test]
+fn mutated_and_truncated_files_never_panic() {
+    let data: Vec<u8> = (0..24u8).collect();
+    let valid = npy_bytes(&dict("<f8", "(3,)"), &data);
+    assert!(read_bytes(&valid).is_ok());
+    // Every truncation, and every byte of the preamble and header replaced by
+    // characters that matter to the parser.
+    for cut in 0..valid.len() {
+        let error = message(&valid[..cut]);
+        let expected = match cut {
+            0..6 => "not a .npy file",
+            6..128 => "truncated file",
+            _ => "truncated data",
+        };
+        assert!(error.starts_with(expected), "cut at {cut}: {error}");
+    }
+    for at in 0..valid.len() - data.len() {
+        for byte in [
+            0u8, b'(', b')', b'\'', b',', b':', b'9', b'-', b'{', b'\n', 0xff,
+        ] {
+            let mut bytes = valid.clone();
+            bytes[at] = byte;
+            let _ = read_bytes(&bytes);
+        }
+    }
+}
