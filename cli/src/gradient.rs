@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use ndarray::ArrayD;
 use ndgrad::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Input, Plan, Spacing};
 
+use crate::array::{shape_text, AnyArray};
 use crate::failure::Failure;
-use crate::npy::{self, NpyArray};
+use crate::npy;
 use crate::npz::{self, NpzElement};
 
 /// The arguments of `ndgrad gradient`.
@@ -159,13 +160,13 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
     };
     let shape = input.shape().to_vec();
     let (names, backend, out_dtype) = match input {
-        NpyArray::F16(f) => differentiate_as(&f, &opts, args)?,
-        NpyArray::F32(f) => differentiate_as(&f, &opts, args)?,
-        NpyArray::F64(f) => differentiate_as(&f, &opts, args)?,
-        NpyArray::U8(f) => differentiate_as(&f, &opts, args)?,
-        NpyArray::U16(f) => differentiate_as(&f, &opts, args)?,
-        NpyArray::I16(f) => differentiate_as(&f, &opts, args)?,
-        NpyArray::I32(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::F16(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::F32(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::F64(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::U8(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::U16(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::I16(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::I32(f) => differentiate_as(&f, &opts, args)?,
     };
     if !args.quiet {
         let names = if names.is_empty() {
@@ -175,7 +176,7 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         };
         eprintln!(
             "ndgrad: wrote {names} ({out_dtype}, shape {}, {backend} backend) to {:?}",
-            npy::shape_text(&shape),
+            shape_text(&shape),
             args.output
         );
     }

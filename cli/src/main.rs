@@ -8,6 +8,7 @@
 //! arguments (as clap does), 1 for every other failure. A failure prints
 //! exactly one line on stderr, starting with `ndgrad: `.
 
+mod array;
 mod bench;
 mod bench_gpu;
 mod failure;

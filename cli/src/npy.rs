@@ -19,58 +19,13 @@ use std::ops::Range;
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+
+pub use crate::array::shape_text;
+use crate::array::AnyArray;
 use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
 use ndarray_npy::{ReadDataError, ReadableElement};
 use ndgrad::f16;
 use py_literal::Value;
-
-/// The elements of a `.npy` file: in their own type when ndgrad takes it as
-/// input, converted to `f64` otherwise (int8, uint32, int64, uint64), as
-/// `numpy.gradient` converts every integer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NpyArray {
-    /// A `float16` file.
-    F16(ArrayD<f16>),
-    /// A `float32` file.
-    F32(ArrayD<f32>),
-    /// A `float64` file, or an integer file of a type ndgrad does not take.
-    F64(ArrayD<f64>),
-    /// A `uint8` file.
-    U8(ArrayD<u8>),
-    /// A `uint16` file.
-    U16(ArrayD<u16>),
-    /// An `int16` file.
-    I16(ArrayD<i16>),
-    /// An `int32` file.
-    I32(ArrayD<i32>),
-}
-
-/// Applies an expression to the array of whichever [`NpyArray`] variant.
-macro_rules! each {
-    ($array:expr, $a:ident => $body:expr) => {
-        match $array {
-            NpyArray::F16($a) => $body,
-            NpyArray::F32($a) => $body,
-            NpyArray::F64($a) => $body,
-            NpyArray::U8($a) => $body,
-            NpyArray::U16($a) => $body,
-            NpyArray::I16($a) => $body,
-            NpyArray::I32($a) => $body,
-        }
-    };
-}
-
-impl NpyArray {
-    /// The array's shape.
-    pub fn shape(&self) -> &[usize] {
-        each!(self, a => a.shape())
-    }
-
-    /// The array as `f64` (every element converts exactly).
-    pub fn into_f64(self) -> ArrayD<f64> {
-        each!(self, a => a.mapv(f64::from))
-    }
-}
 
 /// Why a `.npy` file could not be read. Every message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -109,33 +64,33 @@ pub enum NpyError {
     Slab(Range<usize>, &'static str),
 }
 
-/// Reads a dtype's elements into an [`NpyArray`].
-type Decode = fn(Decoder<'_>) -> Result<NpyArray, NpyError>;
+/// Reads a dtype's elements into an [`AnyArray`].
+type Decode = fn(Decoder<'_>) -> Result<AnyArray, NpyError>;
 
 /// numpy's type codes that ndgrad reads: code, bytes per element, name, decoder.
 /// `float16` is read as `uint16` bits; the integers ndgrad takes no input of go
 /// to the nearest double, as numpy's `astype`.
 const SCALARS: [(&str, usize, &str, Decode); 11] = [
     ("f2", 2, "float16", |d| {
-        d.map(f16::from_bits).map(NpyArray::F16)
+        d.map(f16::from_bits).map(AnyArray::F16)
     }),
-    ("f4", 4, "float32", |d| d.map(|v: f32| v).map(NpyArray::F32)),
-    ("f8", 8, "float64", |d| d.map(|v: f64| v).map(NpyArray::F64)),
+    ("f4", 4, "float32", |d| d.map(|v: f32| v).map(AnyArray::F32)),
+    ("f8", 8, "float64", |d| d.map(|v: f64| v).map(AnyArray::F64)),
     ("i1", 1, "int8", |d| {
-        d.map(<f64 as From<i8>>::from).map(NpyArray::F64)
+        d.map(|v: i8| f64::from(v)).map(AnyArray::F64)
     }),
-    ("i2", 2, "int16", |d| d.map(|v: i16| v).map(NpyArray::I16)),
-    ("i4", 4, "int32", |d| d.map(|v: i32| v).map(NpyArray::I32)),
+    ("i2", 2, "int16", |d| d.map(|v: i16| v).map(AnyArray::I16)),
+    ("i4", 4, "int32", |d| d.map(|v: i32| v).map(AnyArray::I32)),
     ("i8", 8, "int64", |d| {
-        d.map(|v: i64| v as f64).map(NpyArray::F64)
+        d.map(|v: i64| v as f64).map(AnyArray::F64)
     }),
-    ("u1", 1, "uint8", |d| d.map(|v: u8| v).map(NpyArray::U8)),
-    ("u2", 2, "uint16", |d| d.map(|v: u16| v).map(NpyArray::U16)),
+    ("u1", 1, "uint8", |d| d.map(|v: u8| v).map(AnyArray::U8)),
+    ("u2", 2, "uint16", |d| d.map(|v: u16| v).map(AnyArray::U16)),
     ("u4", 4, "uint32", |d| {
-        d.map(<f64 as From<u32>>::from).map(NpyArray::F64)
+        d.map(|v: u32| f64::from(v)).map(AnyArray::F64)
     }),
     ("u8", 8, "uint64", |d| {
-        d.map(|v: u64| v as f64).map(NpyArray::F64)
+        d.map(|v: u64| v as f64).map(AnyArray::F64)
     }),
 ];
 
@@ -203,20 +158,13 @@ fn refused_name(code: &str) -> String {
     }
 }
 
-/// A shape as numpy prints it: `()`, `(5,)`, `(3, 4)`.
-pub fn shape_text(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    let comma = if shape.len() == 1 { "," } else { "" };
-    format!("({}{comma})", dims.join(", "))
-}
-
-/// Reads a whole `.npy` file of any dtype of [`NpyArray`], either byte
+/// Reads a whole `.npy` file of any dtype of [`AnyArray`], either byte
 /// order, C or Fortran order, any shape.
 ///
 /// # Errors
 ///
 /// As [`NpyFile::open`] and [`NpyFile::read`].
-pub fn read(path: &Path) -> Result<NpyArray, NpyError> {
+pub fn read(path: &Path) -> Result<AnyArray, NpyError> {
     NpyFile::open(path)?.read()
 }
 
@@ -226,7 +174,7 @@ pub fn read(path: &Path) -> Result<NpyArray, NpyError> {
 ///
 /// As [`read`].
 pub fn read_f64(path: &Path) -> Result<ArrayD<f64>, NpyError> {
-    read(path).map(NpyArray::into_f64)
+    read(path).map(AnyArray::into_f64)
 }
 
 /// An open `.npy` file whose header has been read and whose size is checked.
@@ -310,7 +258,7 @@ impl NpyFile {
     /// # Errors
     ///
     /// An [`NpyError`] when the data is shorter than the shape needs.
-    pub fn read(mut self) -> Result<NpyArray, NpyError> {
+    pub fn read(mut self) -> Result<AnyArray, NpyError> {
         if self.data_len.is_some() {
             return decode(&mut self.reader, &self.dtype, &self.shape, self.fortran);
         }
@@ -329,7 +277,7 @@ impl NpyFile {
     /// [`NpyError::Slab`] for a 0-d or Fortran-order array (whose rows are not
     /// contiguous) or rows out of range; [`NpyError::Io`] for a pipe.
     #[cfg_attr(not(test), expect(dead_code, reason = "for streaming larger files"))]
-    pub fn read_slab(&mut self, rows: Range<usize>) -> Result<NpyArray, NpyError> {
+    pub fn read_slab(&mut self, rows: Range<usize>) -> Result<AnyArray, NpyError> {
         let Some((&n, rest)) = self.shape.split_first() else {
             return Err(NpyError::Slab(rows, "a 0-d array has no axis"));
         };
@@ -382,7 +330,7 @@ fn decode(
     dtype: &Dtype,
     shape: &[usize],
     fortran: bool,
-) -> Result<NpyArray, NpyError> {
+) -> Result<AnyArray, NpyError> {
     let count = shape.iter().product::<usize>();
     (dtype.decode)(Decoder {
         reader: &mut reader.take((count * dtype.size) as u64),

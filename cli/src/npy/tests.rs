@@ -33,7 +33,7 @@ fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
     file
 }
 
-fn read_bytes(bytes: &[u8]) -> Result<NpyArray, NpyError> {
+fn read_bytes(bytes: &[u8]) -> Result<AnyArray, NpyError> {
     read(file(bytes).path())
 }
 
@@ -49,7 +49,7 @@ fn reads_big_endian_fortran_order_integers_in_their_own_type() {
     let expected = ArrayD::from_shape_vec(IxDyn(&[2, 3]).f(), values.to_vec()).unwrap();
     assert_eq!(
         read_bytes(&npy_bytes(header, &data)).unwrap(),
-        NpyArray::I16(expected)
+        AnyArray::I16(expected)
     );
 }
 
@@ -97,13 +97,13 @@ fn keeps_the_types_ndgrad_takes_and_converts_the_others() {
     ))
     .unwrap()
     {
-        NpyArray::F16(_) => "f16",
-        NpyArray::F32(_) => "f32",
-        NpyArray::F64(_) => "f64",
-        NpyArray::U8(_) => "u8",
-        NpyArray::U16(_) => "u16",
-        NpyArray::I16(_) => "i16",
-        NpyArray::I32(_) => "i32",
+        AnyArray::F16(_) => "f16",
+        AnyArray::F32(_) => "f32",
+        AnyArray::F64(_) => "f64",
+        AnyArray::U8(_) => "u8",
+        AnyArray::U16(_) => "u16",
+        AnyArray::I16(_) => "i16",
+        AnyArray::I32(_) => "i32",
     };
     assert_eq!(kind("<f2", 2), "f16");
     assert_eq!(kind("|u1", 1), "u8");
@@ -203,7 +203,7 @@ fn reads_slabs_of_the_outermost_axis() {
     let temp = file(&npy_bytes(&dict("<f4", "(4, 2, 3)"), &data));
     let mut npy = NpyFile::open(temp.path()).unwrap();
     let slab = ArrayD::from_shape_vec(IxDyn(&[2, 2, 3]), values[6..18].to_vec()).unwrap();
-    assert_eq!(npy.read_slab(1..3).unwrap(), NpyArray::F32(slab));
+    assert_eq!(npy.read_slab(1..3).unwrap(), AnyArray::F32(slab));
     assert_eq!(npy.read_slab(4..4).unwrap().shape(), [0, 2, 3]);
     assert!(npy.read_slab(3..5).is_err());
     let fortran = "{'descr': '<f4', 'fortran_order': True, 'shape': (4, 6), }";

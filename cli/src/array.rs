@@ -1,0 +1,62 @@
+//! An array of whichever element type a file holds, as the CLI passes it
+//! from a reader to the library: the one place the list of input types the
+//! CLI reads natively is written, so each file format's reader and
+//! `ndgrad gradient` match on the same variants.
+
+use ndarray::ArrayD;
+use ndgrad::f16;
+
+/// The elements of an array file: in their own type when ndgrad takes it as
+/// input, converted to `f64` otherwise (int8, uint32, int64, uint64), as
+/// `numpy.gradient` converts every integer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyArray {
+    /// A `float16` file.
+    F16(ArrayD<f16>),
+    /// A `float32` file.
+    F32(ArrayD<f32>),
+    /// A `float64` file, or an integer file of a type ndgrad does not take.
+    F64(ArrayD<f64>),
+    /// A `uint8` file.
+    U8(ArrayD<u8>),
+    /// A `uint16` file.
+    U16(ArrayD<u16>),
+    /// An `int16` file.
+    I16(ArrayD<i16>),
+    /// An `int32` file.
+    I32(ArrayD<i32>),
+}
+
+/// Applies an expression to the array of whichever [`AnyArray`] variant.
+macro_rules! each {
+    ($array:expr, $a:ident => $body:expr) => {
+        match $array {
+            AnyArray::F16($a) => $body,
+            AnyArray::F32($a) => $body,
+            AnyArray::F64($a) => $body,
+            AnyArray::U8($a) => $body,
+            AnyArray::U16($a) => $body,
+            AnyArray::I16($a) => $body,
+            AnyArray::I32($a) => $body,
+        }
+    };
+}
+
+impl AnyArray {
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        each!(self, a => a.shape())
+    }
+
+    /// The array as `f64` (every element converts exactly).
+    pub fn into_f64(self) -> ArrayD<f64> {
+        each!(self, a => a.mapv(f64::from))
+    }
+}
+
+/// A shape as numpy prints it: `()`, `(5,)`, `(3, 4)`.
+pub fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let comma = if shape.len() == 1 { "," } else { "" };
+    format!("({}{comma})", dims.join(", "))
+}
