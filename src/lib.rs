@@ -34,9 +34,9 @@ pub struct Gradients<T, D: Dimension> {
 ///
 /// Second-order central differences inside, first- or second-order one-sided
 /// differences at both ends, with scalar or coordinate spacing per axis
-/// (DESIGN.md §2 has the formulas). `f` may be any array or view, of any
-/// dimension and any memory layout (C or Fortran order, stepped slices,
-/// negative strides); it is never modified.
+/// ([`stencil`] and docs/ARCHITECTURE.md, Numerics, give the formulas). `f`
+/// may be any array or view, of any dimension and any memory layout (C or
+/// Fortran order, stepped slices, negative strides); it is never modified.
 ///
 /// The output type is numpy's: the input's for `f16`, `f32` and `f64`, `f64`
 /// for the integer types `u8`, `u16`, `i16`, `i32` ([`Input::NumpyOutput`]);

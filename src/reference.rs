@@ -1,7 +1,7 @@
 //! The reference backend: plain loops in `f64`, the oracle of every test.
 //!
-//! It is written to be checked line by line against DESIGN.md §2, not to be
-//! fast. Each output point is `stencil.tap(i)` applied to the samples of its
+//! It is written to be checked line by line against the formulas in
+//! docs/ARCHITECTURE.md, Numerics, not to be fast. Each output point is `stencil.tap(i)` applied to the samples of its
 //! lane, widened to `f64`, and the result is rounded to the output type once
 //! at the end.
 
