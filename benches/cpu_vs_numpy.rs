@@ -24,6 +24,7 @@ use std::time::Instant;
 use ndarray::{ArrayD, ArrayViewD};
 use ndgrad::stencil::Tap;
 use ndgrad::{cpu, gradient, Backend, EdgeOrder, GradientOptions, Plan, Spacing};
+use ndgrad_rng::Rng;
 use rayon::prelude::*;
 
 mod common;
@@ -106,13 +107,7 @@ fn time<R>(run: impl FnOnce() -> R) -> f64 {
 /// Checks `got` against the reference formulas at a million random points
 /// (all of them for smaller arrays); f32 within 8 ulp of the tap magnitude.
 fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let max_f = f.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
     let len = plan.len();
     let points = len.min(1 << 20);
@@ -128,11 +123,7 @@ fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
             .fold(0.0, f64::max);
         let tol = 8.0 * f64::from(f32::EPSILON) * max_f * magnitude;
         for p in 0..points {
-            let flat = if points == len {
-                p
-            } else {
-                (next() % len as u64) as usize
-            };
+            let flat = if points == len { p } else { rng.below(len) };
             let (o, rest) = (flat / (ax.n * ax.inner), flat % (ax.n * ax.inner));
             let (i, j) = (rest / ax.inner, rest % ax.inner);
             let want = ax
