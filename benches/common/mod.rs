@@ -11,7 +11,7 @@ pub fn input(shape: &[usize]) -> ArrayD<f32> {
     ArrayD::from_shape_simple_fn(IxDyn(shape), || rng.unit_f32())
 }
 
-/// x[i] = i + 0.25·(i mod 3) on every axis (benches/numpy_time.py uses the same).
+/// x[i] = i + 0.25·(i mod 3) on every axis (scripts/peer_bench.py uses the same).
 #[allow(dead_code, reason = "not every bench target uses non-uniform spacing")]
 pub fn non_uniform(shape: &[usize]) -> Spacing {
     Spacing::PerAxis(

@@ -738,7 +738,7 @@ fn memcpy_baseline<T: Element>(total: usize, repeat: usize) -> Duration {
 }
 
 /// A peer library (numpy, cupy or torch) through `python3` (or
-/// `$NDGRAD_PYTHON`), run by `peer_bench.py`.
+/// `$NDGRAD_PYTHON`), run by `scripts/peer_bench.py` in its job mode.
 struct Peer {
     library: BenchBackend,
     python: String,
@@ -822,7 +822,7 @@ impl Peer {
         let job_path = dir.join("job.json");
         std::fs::write(&job_path, job.to_string()).map_err(|e| e.to_string())?;
         let output = Command::new(&self.python)
-            .args(["-c", include_str!("peer_bench.py")])
+            .args(["-c", include_str!("../../scripts/peer_bench.py"), "job"])
             .arg(&job_path)
             .output()
             .map_err(|e| e.to_string())?;
