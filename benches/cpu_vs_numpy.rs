@@ -9,8 +9,9 @@
 //!
 //! Each case is verified against the reference formulas (`Tap::apply` in
 //! `f64`, as `ndgrad::reference` does) on a random sample of a million
-//! points before it is timed. numpy is timed by `benches/numpy_time.py`, kept
-//! running beside this program on the array it saves to a temporary `.npy`.
+//! points before it is timed. numpy is timed by `scripts/peer_bench.py` (its
+//! `array` mode), kept running beside this program on the array it saves to
+//! a temporary `.npy`.
 //! The runs of everything compared in one row (ndgrad, numpy, memcpy, ...)
 //! are interleaved, one of each per round, after one warm-up each, so a
 //! change in the load of the machine hits all of them alike; each figure is
@@ -24,6 +25,7 @@ use std::time::Instant;
 use ndarray::{ArrayD, ArrayViewD};
 use ndgrad::stencil::Tap;
 use ndgrad::{cpu, gradient, Backend, EdgeOrder, GradientOptions, Plan, Spacing};
+use ndgrad_rng::Rng;
 use rayon::prelude::*;
 
 mod common;
@@ -106,13 +108,7 @@ fn time<R>(run: impl FnOnce() -> R) -> f64 {
 /// Checks `got` against the reference formulas at a million random points
 /// (all of them for smaller arrays); f32 within 8 ulp of the tap magnitude.
 fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let max_f = f.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
     let len = plan.len();
     let points = len.min(1 << 20);
@@ -128,11 +124,7 @@ fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
             .fold(0.0, f64::max);
         let tol = 8.0 * f64::from(f32::EPSILON) * max_f * magnitude;
         for p in 0..points {
-            let flat = if points == len {
-                p
-            } else {
-                (next() % len as u64) as usize
-            };
+            let flat = if points == len { p } else { rng.below(len) };
             let (o, rest) = (flat / (ax.n * ax.inner), flat % (ax.n * ax.inner));
             let (i, j) = (rest / ax.inner, rest % ax.inner);
             let want = ax
@@ -149,7 +141,7 @@ fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
     }
 }
 
-/// benches/numpy_time.py serving timings of numpy.gradient on one array.
+/// scripts/peer_bench.py serving timings of numpy.gradient on one array.
 struct Numpy {
     child: Child,
     stdin: ChildStdin,
@@ -161,9 +153,10 @@ impl Numpy {
     fn start(f: &ArrayD<f32>, edge_order: usize, nonuniform: bool) -> Numpy {
         let path = std::env::temp_dir().join(format!("ndgrad-bench-{}.npy", std::process::id()));
         ndarray_npy::write_npy(&path, f).expect("write the array for numpy");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/numpy_time.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peer_bench.py");
         let mut cmd = Command::new("python3");
         cmd.arg(&script)
+            .arg("array")
             .arg(&path)
             .args(["--edge-order", &edge_order.to_string(), "--serve"])
             .stdin(Stdio::piped())
@@ -171,7 +164,7 @@ impl Numpy {
         if nonuniform {
             cmd.arg("--nonuniform");
         }
-        let mut child = cmd.spawn().expect("run python3 benches/numpy_time.py");
+        let mut child = cmd.spawn().expect("run python3 scripts/peer_bench.py");
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut numpy = Numpy {
@@ -180,7 +173,7 @@ impl Numpy {
             stdout,
             path,
         };
-        assert_eq!(numpy.line(), "ready", "numpy_time.py failed to start");
+        assert_eq!(numpy.line(), "ready", "peer_bench.py failed to start");
         numpy
     }
 
@@ -188,14 +181,14 @@ impl Numpy {
         let mut line = String::new();
         self.stdout
             .read_line(&mut line)
-            .expect("read numpy_time.py");
+            .expect("read peer_bench.py");
         line.trim().to_string()
     }
 
     /// The seconds one numpy.gradient call takes, as numpy measures it.
     fn run(&mut self) -> f64 {
-        writeln!(self.stdin, "run").expect("write to numpy_time.py");
-        self.line().parse().expect("numpy_time.py prints seconds")
+        writeln!(self.stdin, "run").expect("write to peer_bench.py");
+        self.line().parse().expect("peer_bench.py prints seconds")
     }
 }
 

@@ -1,6 +1,6 @@
 //! The GPU gradient kernels timed against a plain WGSL copy kernel moving
-//! the same bytes on the same adapter (DESIGN.md §5), with the upload and
-//! download of the same array.
+//! the same bytes on the same adapter (docs/ARCHITECTURE.md, Measuring
+//! speed), with the upload and download of the same array.
 //!
 //! ```text
 //! cargo run --example gpu_kernel_vs_copy -- [f32|f64] [extent ...]

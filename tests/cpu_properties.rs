@@ -35,7 +35,7 @@ struct Case {
 
 impl Case {
     fn generate(seed: u64) -> Case {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         // Up to five axes, fewer than 3000 elements.
         let (shape, opts) = random_request(&mut rng, &[300, 40, 12, 7, 5], 0.3);
         let ndim = shape.len();
@@ -212,7 +212,7 @@ fn parallel_splits_write_every_element() {
             for layout in 0..3 {
                 for edge_order in [EdgeOrder::First, EdgeOrder::Second] {
                     seed += 1;
-                    let mut rng = Rng(seed);
+                    let mut rng = Rng::new(seed);
                     let ndim = shape.len();
                     let perm: Vec<usize> = match layout {
                         1 => (0..ndim).rev().collect(),
@@ -222,7 +222,7 @@ fn parallel_splits_write_every_element() {
                         (0..ndim)
                             .map(|k| {
                                 if k % 2 == 0 {
-                                    coordinates(&mut Rng(seed + k as u64), shape[k])
+                                    coordinates(&mut Rng::new(seed + k as u64), shape[k])
                                 } else {
                                     AxisSpacing::Scalar(0.75)
                                 }
@@ -275,7 +275,7 @@ fn long_non_uniform_axes() {
         let case = Case {
             opts: GradientOptions::new()
                 .axis(long as isize)
-                .per_axis_spacing([coordinates(&mut Rng(seed), shape[long])]),
+                .per_axis_spacing([coordinates(&mut Rng::new(seed), shape[long])]),
             layout: Strided::c_order(shape.len()),
             shape,
             non_finite: 0.0,

@@ -1,7 +1,8 @@
 //! `GpuContext::time_kernels`: which clock times the kernels (GPU timestamps
 //! where the device has `TIMESTAMP_QUERY`, wall time otherwise), and that
 //! every figure, transfers included, is a real positive time over the bytes
-//! the shape implies. No thresholds: speed is for benchmarks (DESIGN.md §5).
+//! the shape implies. No thresholds: speed is for benchmarks (the copy-kernel
+//! yardstick: docs/ARCHITECTURE.md, Measuring speed).
 
 mod gpu_common;
 

@@ -108,7 +108,7 @@ struct Case {
 
 impl Case {
     fn generate(seed: u64, float: bool) -> Case {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         // Up to four axes; sometimes no axis requested: a magnitude of zeros.
         let (shape, opts) = random_request(&mut rng, &[200, 30, 10, 6], 0.4);
         let ndim = shape.len();

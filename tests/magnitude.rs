@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::tap_magnitudes;
+use common::{tap_magnitudes, Rng};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 use ndgrad::{
     cpu, f16, reference, AxisSpacing, EdgeOrder, Element, GradientOptions, Input, Plan, Spacing,
@@ -95,13 +95,8 @@ fn check_poisoned<I: Input, O: Element>(
 
 /// A deterministic, never-constant input in `I`'s range.
 fn input<I: Input>(shape: &[usize], seed: u64, from: impl Fn(f64) -> I) -> ArrayD<I> {
-    let mut state = seed;
-    ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        from((state >> 11) as f64 / (1u64 << 53) as f64)
-    })
+    let mut rng = Rng::new(seed);
+    ArrayD::from_shape_simple_fn(IxDyn(shape), || from(rng.unit()))
 }
 
 /// Views of `a` in each layout family the CPU treats differently: in place

@@ -2,19 +2,16 @@
 
 use ndarray::{ArrayD, IxDyn};
 use ndgrad::{AxisSpacing, Spacing};
+use ndgrad_rng::Rng;
 
-/// Deterministic samples in [0, 1): a xorshift stream, so no result is trivial.
+/// Deterministic samples in [0, 1) from the seeded stream of crates/rng, so
+/// no result is trivial and every run times the same array.
 pub fn input(shape: &[usize]) -> ArrayD<f32> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    })
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
+    ArrayD::from_shape_simple_fn(IxDyn(shape), || rng.unit_f32())
 }
 
-/// x[i] = i + 0.25·(i mod 3) on every axis (benches/numpy_time.py uses the same).
+/// x[i] = i + 0.25·(i mod 3) on every axis (scripts/peer_bench.py uses the same).
 #[allow(dead_code, reason = "not every bench target uses non-uniform spacing")]
 pub fn non_uniform(shape: &[usize]) -> Spacing {
     Spacing::PerAxis(

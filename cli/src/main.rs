@@ -10,7 +10,6 @@
 
 mod array;
 mod bench;
-mod bench_gpu;
 mod failure;
 mod gradient;
 mod info;

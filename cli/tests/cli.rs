@@ -12,41 +12,18 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, Layout};
 use ndarray_npy::{write_npy, NpzReader, ReadDataError, ReadableElement};
 use ndgrad::{f16, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Spacing};
+// The seeded stream every random input here is drawn from.
+use ndgrad_rng::Rng;
 
-/// A small deterministic generator (SplitMix64), so every run sees the same
-/// random inputs without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[lo, hi)`.
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// An array of `shape` in standard layout, uniform in `[-10, 10)`.
-    fn array(&mut self, shape: &[usize]) -> ArrayD<f64> {
-        ArrayD::from_shape_simple_fn(IxDyn(shape), || self.uniform(-10.0, 10.0))
-    }
-
-    /// Strictly increasing, unevenly spaced coordinates.
-    fn coordinates(&mut self, n: usize) -> Vec<f64> {
-        let mut x = self.uniform(-5.0, 5.0);
-        (0..n)
-            .map(|_| {
-                x += self.uniform(0.1, 1.0);
-                x
-            })
-            .collect()
-    }
+/// Strictly increasing, unevenly spaced coordinates.
+fn coordinates(rng: &mut Rng, n: usize) -> Vec<f64> {
+    let mut x = rng.range(-5.0, 5.0);
+    (0..n)
+        .map(|_| {
+            x += rng.range(0.1, 1.0);
+            x
+        })
+        .collect()
 }
 
 /// A scratch directory: inputs are written at its root, outputs go to `out/`,
@@ -211,9 +188,9 @@ fn raw_npy(descr: &str, fortran_order: bool, shape: &[usize], data: &[u8]) -> Ve
 #[test]
 fn f64_every_axis_with_default_options_matches_the_reference() {
     let scratch = Scratch::new();
-    let mut rng = Rng(1);
+    let mut rng = Rng::new(1);
     for shape in [&[9][..], &[4, 5], &[3, 4, 5], &[2, 3, 3, 4]] {
-        let f = rng.array(shape);
+        let f = rng.array(shape, -10.0, 10.0);
         write_npy(scratch.input("f.npy"), &f).unwrap();
         let out = gradient(&scratch.input("f.npy"), &scratch.output("g.npz"), &[]);
         assert_success(&out);
@@ -230,7 +207,7 @@ fn f64_every_axis_with_default_options_matches_the_reference() {
 #[test]
 fn f32_input_gives_f32_output() {
     let scratch = Scratch::new();
-    let f = Rng(2).array(&[6, 7]).mapv(|v| v as f32);
+    let f = Rng::new(2).array(&[6, 7], -10.0, 10.0).mapv(|v| v as f32);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     assert_success(&gradient(
         &scratch.input("f.npy"),
@@ -248,7 +225,7 @@ fn f32_input_gives_f32_output() {
 /// gradient of the same values.
 macro_rules! check_integer_input {
     ($scratch:expr, $rng:expr, $t:ty) => {{
-        let values = $rng.array(&[5, 4]).mapv(|v| (v * 10.0) as i64);
+        let values = $rng.array(&[5, 4], -10.0, 10.0).mapv(|v| (v * 10.0) as i64);
         // [-100, 100) fits every signed type; shifted to [0, 200) for unsigned ones.
         let offset = if <$t>::MIN == 0 { 100 } else { 0 };
         let f = values.mapv(|v| (v + offset) as $t);
@@ -274,7 +251,7 @@ macro_rules! check_integer_input {
 #[test]
 fn integer_inputs_are_differentiated_as_f64() {
     let scratch = Scratch::new();
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     check_integer_input!(scratch, rng, i8);
     check_integer_input!(scratch, rng, i16);
     check_integer_input!(scratch, rng, i32);
@@ -322,7 +299,7 @@ fn integers<T: Input>(
     cast: fn(f64) -> T,
 ) -> ArrayD<T> {
     let mut f =
-        ArrayD::from_shape_simple_fn(IxDyn(shape), || cast(rng.uniform(lo, hi + 1.0).floor()));
+        ArrayD::from_shape_simple_fn(IxDyn(shape), || cast(rng.range(lo, hi + 1.0).floor()));
     let flat = f.as_slice_mut().unwrap();
     let n = flat.len();
     flat[0] = cast(lo);
@@ -374,8 +351,8 @@ fn compact_integer_inputs_match_the_library_exactly() {
         }
     }
     let scratch = Scratch::new();
-    let mut rng = Rng(20);
-    let x = ndarray::Array1::from(rng.coordinates(7));
+    let mut rng = Rng::new(20);
+    let x = ndarray::Array1::from(coordinates(&mut rng, 7));
     write_npy(scratch.input("x.npy"), &x).unwrap();
     let shape = [6, 7];
     check(
@@ -407,7 +384,7 @@ fn compact_integer_inputs_match_the_library_exactly() {
 #[test]
 fn float16_input_gives_float16_output() {
     let scratch = Scratch::new();
-    let f = Rng(21).array(&[5, 6]).mapv(f16::from_f64);
+    let f = Rng::new(21).array(&[5, 6], -10.0, 10.0).mapv(f16::from_f64);
     let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
     fs::write(
         scratch.input("f.npy"),
@@ -448,7 +425,9 @@ fn float16_input_gives_float16_output() {
 #[test]
 fn magnitude_is_added_after_the_components_in_their_dtype() {
     let scratch = Scratch::new();
-    let f = Rng(22).array(&[4, 5, 6]).mapv(|v| v as f32);
+    let f = Rng::new(22)
+        .array(&[4, 5, 6], -10.0, 10.0)
+        .mapv(|v| v as f32);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     let out = gradient(
         &scratch.input("f.npy"),
@@ -478,7 +457,7 @@ fn magnitude_is_added_after_the_components_in_their_dtype() {
 #[test]
 fn dtype_chooses_the_output_type() {
     let scratch = Scratch::new();
-    let mut rng = Rng(23);
+    let mut rng = Rng::new(23);
     let opts = GradientOptions::new().backend(Backend::Reference);
     let names = ["axis0", "axis1"].map(String::from);
 
@@ -501,7 +480,7 @@ fn dtype_chooses_the_output_type() {
     ));
     assert_eq!(read_npz::<f32>(&scratch.output("g.npz")), want);
 
-    let f = rng.array(&[5, 6]).mapv(|v| v as f32);
+    let f = rng.array(&[5, 6], -10.0, 10.0).mapv(|v| v as f32);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     assert_success(&gradient(
         &scratch.input("f.npy"),
@@ -515,7 +494,7 @@ fn dtype_chooses_the_output_type() {
         .collect();
     assert_eq!(read_npz::<f64>(&scratch.output("g.npz")), want);
 
-    let h = rng.array(&[5, 6]).mapv(f16::from_f64);
+    let h = rng.array(&[5, 6], -10.0, 10.0).mapv(f16::from_f64);
     let bytes: Vec<u8> = h.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
     fs::write(
         scratch.input("f.npy"),
@@ -545,8 +524,8 @@ fn dtype_chooses_the_output_type() {
 #[test]
 fn big_endian_inputs_are_read() {
     let scratch = Scratch::new();
-    let mut rng = Rng(4);
-    let f = rng.array(&[3, 5]);
+    let mut rng = Rng::new(4);
+    let f = rng.array(&[3, 5], -10.0, 10.0);
     let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_be_bytes()).collect();
     fs::write(
         scratch.input("f.npy"),
@@ -563,7 +542,7 @@ fn big_endian_inputs_are_read() {
         expected(&f, GradientOptions::new(), &["axis0", "axis1"])
     );
 
-    let ints = rng.array(&[7]).mapv(|v| (v * 1000.0) as i32);
+    let ints = rng.array(&[7], -10.0, 10.0).mapv(|v| (v * 1000.0) as i32);
     let bytes: Vec<u8> = ints.iter().flat_map(|v| v.to_be_bytes()).collect();
     fs::write(scratch.input("i.npy"), raw_npy(">i4", false, &[7], &bytes)).unwrap();
     assert_success(&gradient(
@@ -580,7 +559,7 @@ fn big_endian_inputs_are_read() {
 #[test]
 fn fortran_order_input_is_read_in_its_own_order() {
     let scratch = Scratch::new();
-    let c_order = Rng(5).array(&[3, 4, 5]);
+    let c_order = Rng::new(5).array(&[3, 4, 5], -10.0, 10.0);
     let mut fortran = ArrayD::zeros(IxDyn(&[3, 4, 5]).f());
     fortran.assign(&c_order);
     write_npy(scratch.input("f.npy"), &fortran).unwrap();
@@ -622,7 +601,7 @@ fn fortran_order_input_is_read_in_its_own_order() {
 #[test]
 fn negative_scalar_spacing_applies_to_every_axis() {
     let scratch = Scratch::new();
-    let f = Rng(6).array(&[4, 6]);
+    let f = Rng::new(6).array(&[4, 6], -10.0, 10.0);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     assert_success(&gradient(
         &scratch.input("f.npy"),
@@ -639,7 +618,7 @@ fn negative_scalar_spacing_applies_to_every_axis() {
 #[test]
 fn per_axis_scalar_spacing_follows_the_axis_order() {
     let scratch = Scratch::new();
-    let f = Rng(7).array(&[4, 5, 6]);
+    let f = Rng::new(7).array(&[4, 5, 6], -10.0, 10.0);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     let out = gradient(
         &scratch.input("f.npy"),
@@ -659,10 +638,10 @@ fn per_axis_scalar_spacing_follows_the_axis_order() {
 #[test]
 fn coordinate_files_mixed_with_scalars_and_second_order_edges() {
     let scratch = Scratch::new();
-    let mut rng = Rng(8);
-    let f = rng.array(&[5, 7]);
+    let mut rng = Rng::new(8);
+    let f = rng.array(&[5, 7], -10.0, 10.0);
     write_npy(scratch.input("f.npy"), &f).unwrap();
-    let x = rng.coordinates(7);
+    let x = coordinates(&mut rng, 7);
     write_npy(scratch.input("x.npy"), &ndarray::Array1::from(x.clone())).unwrap();
     let x_arg = format!("--spacing=@{},0.25", scratch.input("x.npy").display());
     let out = gradient(
@@ -684,11 +663,15 @@ fn coordinate_files_mixed_with_scalars_and_second_order_edges() {
 #[test]
 fn coordinates_of_any_numeric_dtype_are_converted_to_f64() {
     let scratch = Scratch::new();
-    let mut rng = Rng(9);
-    let f = rng.array(&[6, 4]);
+    let mut rng = Rng::new(9);
+    let f = rng.array(&[6, 4], -10.0, 10.0);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     // Decreasing f32 coordinates for axis 0, integer coordinates for axis 1.
-    let x: Vec<f32> = rng.coordinates(6).iter().rev().map(|&v| v as f32).collect();
+    let x: Vec<f32> = coordinates(&mut rng, 6)
+        .iter()
+        .rev()
+        .map(|&v| v as f32)
+        .collect();
     write_npy(scratch.input("x.npy"), &ndarray::Array1::from(x.clone())).unwrap();
     let y = ndarray::Array1::from(vec![0i16, 3, 4, 9]);
     write_npy(scratch.input("y.npy"), &y).unwrap();
@@ -730,7 +713,7 @@ fn zero_dimensional_input_gives_an_empty_archive() {
 /// may round differently, so f32 within 8 ulp of max|f|/h (h = 1).
 fn check_backend_against_reference(backend: Option<&str>) -> Result<(), Output> {
     let scratch = Scratch::new();
-    let f = Rng(10).array(&[16, 9]).mapv(|v| v as f32);
+    let f = Rng::new(10).array(&[16, 9], -10.0, 10.0).mapv(|v| v as f32);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     let (input, output) = (scratch.input("f.npy"), scratch.output("g.npz"));
     let mut args = vec![
@@ -783,7 +766,7 @@ fn the_cpu_and_gpu_backends_agree_with_the_reference() {
 #[test]
 fn quiet_success_prints_nothing_and_replaces_an_existing_output() {
     let scratch = Scratch::new();
-    let f = Rng(11).array(&[5]);
+    let f = Rng::new(11).array(&[5], -10.0, 10.0);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     fs::write(scratch.output("g.npz"), b"old contents").unwrap();
     let out = gradient(
@@ -831,7 +814,11 @@ fn help_prints_everything_and_succeeds() {
 /// A scratch directory holding a random f64 array of `shape` as `f.npy`.
 fn scratch_with_input(shape: &[usize]) -> Scratch {
     let scratch = Scratch::new();
-    write_npy(scratch.input("f.npy"), &Rng(99).array(shape)).unwrap();
+    write_npy(
+        scratch.input("f.npy"),
+        &Rng::new(99).array(shape, -10.0, 10.0),
+    )
+    .unwrap();
     scratch
 }
 
@@ -850,7 +837,7 @@ fn missing_input_fails_cleanly() {
 #[test]
 fn random_bytes_fail_cleanly() {
     let scratch = Scratch::new();
-    let mut rng = Rng(12);
+    let mut rng = Rng::new(12);
     for len in [0, 3, 100, 1000] {
         let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         fs::write(scratch.input("f.npy"), &bytes).unwrap();
@@ -887,7 +874,7 @@ fn gradient_of_stdin(bytes: &[u8], output: &Path) -> Output {
 #[cfg(unix)]
 fn a_piped_input_is_read_and_checked_for_truncation() {
     let scratch = Scratch::new();
-    let f = Rng(15).array(&[4, 5]);
+    let f = Rng::new(15).array(&[4, 5], -10.0, 10.0);
     write_npy(scratch.input("f.npy"), &f).unwrap();
     let whole = fs::read(scratch.input("f.npy")).unwrap();
     assert_success(&gradient_of_stdin(&whole, &scratch.output("g.npz")));
@@ -903,7 +890,11 @@ fn a_piped_input_is_read_and_checked_for_truncation() {
 #[test]
 fn truncated_files_fail_cleanly() {
     let scratch = Scratch::new();
-    write_npy(scratch.input("whole.npy"), &Rng(13).array(&[4, 5])).unwrap();
+    write_npy(
+        scratch.input("whole.npy"),
+        &Rng::new(13).array(&[4, 5], -10.0, 10.0),
+    )
+    .unwrap();
     let whole = fs::read(scratch.input("whole.npy")).unwrap();
     // Inside the preamble, inside the header, right after it, inside the data, one byte short.
     for cut in [7, 9, 40, 128, 200, whole.len() - 1] {
@@ -1004,12 +995,12 @@ fn bad_spacing_items_are_usage_errors() {
 #[test]
 fn bad_coordinate_files_fail_cleanly() {
     let scratch = scratch_with_input(&[5, 6]);
-    let mut rng = Rng(14);
+    let mut rng = Rng::new(14);
     let at = |name: &str| format!("--spacing=@{},1", scratch.input(name).display());
 
     write_npy(
         scratch.input("short.npy"),
-        &ndarray::Array1::from(rng.coordinates(4)),
+        &ndarray::Array1::from(coordinates(&mut rng, 4)),
     )
     .unwrap();
     assert_clean_failure(
@@ -1019,7 +1010,7 @@ fn bad_coordinate_files_fail_cleanly() {
         "the coordinates for axis 0 have 4 elements, but the axis has 5",
     );
 
-    write_npy(scratch.input("flat.npy"), &rng.array(&[5, 1])).unwrap();
+    write_npy(scratch.input("flat.npy"), &rng.array(&[5, 1], -10.0, 10.0)).unwrap();
     assert_clean_failure(
         &run_on(&scratch, &[&at("flat.npy")]),
         &scratch,

@@ -393,48 +393,9 @@ pub fn with_layout<T: Input, R>(
     }
 }
 
-/// SplitMix64: a tiny deterministic generator, so a failing proptest seed
-/// reproduces the whole case.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// One of `items`, uniformly.
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-
-    /// Puts `items` in a uniformly random order (Fisher-Yates).
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for k in (1..items.len()).rev() {
-            items.swap(k, self.below(k + 1));
-        }
-    }
-}
+/// The seeded stream of every random case (crates/rng), so a failing
+/// proptest seed reproduces the whole case.
+pub use ndgrad_rng::Rng;
 
 /// Random coordinates for an axis of extent `n`: sometimes exactly equal
 /// differences (which numpy and the plan treat as uniform), otherwise
@@ -562,7 +523,7 @@ impl Strided {
         seed: u64,
         mut sample: impl FnMut(&mut Rng) -> T,
     ) -> ArrayD<T> {
-        let mut rng = Rng(seed ^ 0x5EED);
+        let mut rng = Rng::new(seed ^ 0x5EED);
         let dims: Vec<usize> = self.perm.iter().map(|&k| shape[k] * self.step[k]).collect();
         ArrayD::from_shape_simple_fn(IxDyn(&dims), || sample(&mut rng))
     }

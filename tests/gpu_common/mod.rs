@@ -46,38 +46,9 @@ pub fn context_with(opts: GpuOptions) -> Option<GpuContext> {
     or_skip(GpuContext::with_options(opts.poison_outputs(true)))
 }
 
-/// A small deterministic generator (splitmix64), so a failing case can be
-/// replayed from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    /// Uniform in 0..n.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+/// The seeded stream of every random case (crates/rng), so a failing case
+/// can be replayed from its seed.
+pub use ndgrad_rng::Rng;
 
 /// How an input array is laid out in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! The GPU rows of `ndgrad bench`: end to end, kernel only, upload, download,
-//! and a copy kernel moving the same bytes on the same adapter.
+//! The GPU rows of `ndgrad bench`: end to end, device-resident, kernel only
+//! (fused and per-axis), upload, download, and a copy kernel moving the same
+//! bytes on the same adapter.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -8,73 +9,23 @@ use ndarray::ArrayD;
 use ndgrad::gpu::{self, AxisKernels, GpuContext, GpuOptions, TimingClock};
 use ndgrad::{Backend, Element, GradientOptions};
 
-use crate::bench::Row;
-
-/// Builds a checked row: `(backend, result, time)`; `time` runs only when the
-/// result matches the reference.
-pub type CheckedRow<'a, T> =
-    &'a dyn Fn(&str, Result<Vec<ArrayD<T>>, String>, &dyn Fn() -> Duration) -> Row;
-
-/// Builds a row that is timed but computes no gradient (a transfer or a
-/// baseline): `(backend, median, bytes moved, note)`.
-pub type BaselineRow<'a> = &'a dyn Fn(&str, Duration, u64, String) -> Row;
-
-/// Builds the kernel-only row: `(backend, median or None when it could not
-/// be timed, note)`; it computes the gradient, so it gets the ratios and the
-/// end-to-end row's max error.
-pub type KernelRow<'a> = &'a dyn Fn(&str, Option<Duration>, String) -> Row;
-
-/// The header line naming the adapter (or why there is none), and whether
-/// the GPU rows can run.
-pub fn header() -> (String, bool) {
-    match gpu::default_context() {
-        Ok(ctx) => {
-            let info = ctx.adapter_info();
-            let software = if ctx.is_hardware() {
-                String::new()
-            } else {
-                " — a SOFTWARE adapter (e.g. lavapipe): its numbers are not GPU numbers".into()
-            };
-            (
-                format!(
-                    "GPU: {} ({:?}, {:?}, driver {}){software}",
-                    info.name, info.backend, info.device_type, info.driver_info
-                ),
-                true,
-            )
-        }
-        Err(e) => (format!("GPU: skipped ({e})"), false),
-    }
-}
-
-/// The adapter, for the JSON records.
-pub fn adapter_json() -> Option<serde_json::Value> {
-    let ctx = gpu::default_context().ok()?;
-    let info = ctx.adapter_info();
-    Some(serde_json::json!({
-        "name": info.name,
-        "backend": format!("{:?}", info.backend),
-        "device_type": format!("{:?}", info.device_type),
-        "driver": info.driver,
-        "driver_info": info.driver_info,
-        "software": !ctx.is_hardware(),
-    }))
-}
+use super::check::Checker;
+use super::row::{row_of, Row, Timing};
+use super::suite::Case;
+use super::timing::time_median;
 
 /// The GPU rows of one case. The end-to-end result is checked against the
 /// reference first; on a mismatch no GPU row is timed.
-pub fn rows<T: Element>(
+pub(super) fn rows<T: Element>(
     f: &ArrayD<T>,
     opts: &GradientOptions,
     repeat: usize,
-    checked: CheckedRow<'_, T>,
-    kernel: KernelRow<'_>,
-    baseline: BaselineRow<'_>,
+    checker: &Checker<'_, T>,
 ) -> Vec<Row> {
     let gpu_opts = opts.clone().backend(Backend::Gpu);
     let result = ndgrad::gradient(f, &gpu_opts).map_err(|e| e.to_string());
-    let time = || super::bench::time_median(repeat, || ndgrad::gradient(f, &gpu_opts));
-    let mut rows = vec![checked("gpu end to end", result, &time)];
+    let time = || time_median(repeat, || ndgrad::gradient(f, &gpu_opts));
+    let mut rows = vec![checker.row("gpu end to end", result, &time)];
     if rows[0].median_s.is_none() {
         // Skipped or a mismatch: nothing else is timed.
         return rows;
@@ -82,7 +33,7 @@ pub fn rows<T: Element>(
     let Ok(ctx) = gpu::default_context() else {
         return rows;
     };
-    rows.push(resident_row(ctx, f, opts, repeat, checked));
+    rows.push(resident_row(ctx, f, opts, repeat, checker));
     let kernels = |t: &gpu::KernelTimings| if t.fused { "fused" } else { "per-axis" };
     match ctx.time_kernels(f, opts, repeat) {
         Ok(t) => {
@@ -90,7 +41,12 @@ pub fn rows<T: Element>(
                 TimingClock::GpuTimestamps => "GPU timestamps",
                 TimingClock::WallClock => "wall time, data resident",
             };
-            rows.push(kernel("gpu kernel", Some(t.gradient), kernels(&t).into()));
+            rows.push(kernel_row(
+                checker,
+                "gpu kernel",
+                Some(t.gradient),
+                kernels(&t).into(),
+            ));
             // The per-axis kernels on the same data, beside the default,
             // their result checked too.
             if let Some(per_axis) = per_axis_context() {
@@ -98,35 +54,43 @@ pub fn rows<T: Element>(
                 match per_axis.time_kernels(f, opts, repeat) {
                     Ok(p) => {
                         let result = per_axis.gradient(f, opts).map_err(|e| e.to_string());
-                        let mut row = checked(name, result, &|| p.gradient);
+                        let mut row = checker.row(name, result, &|| p.gradient);
                         if row.median_s.is_some() {
                             row.note = kernels(&p).into();
                         }
                         rows.push(row);
                     }
-                    Err(e) => rows.push(kernel(name, None, format!("skipped: {e}"))),
+                    Err(e) => rows.push(kernel_row(checker, name, None, format!("skipped: {e}"))),
                 }
             }
-            rows.push(baseline(
+            rows.push(baseline_row(
+                checker.case,
                 "gpu upload",
                 t.upload,
                 t.upload_bytes,
                 "input, host to device".into(),
             ));
-            rows.push(baseline(
+            rows.push(baseline_row(
+                checker.case,
                 "gpu download",
                 t.download,
                 t.download_bytes,
                 "every output, device to host".into(),
             ));
-            rows.push(baseline(
+            rows.push(baseline_row(
+                checker.case,
                 "gpu copy kernel",
                 t.copy,
                 t.bytes,
                 format!("WGSL copy of the same bytes ({clock})"),
             ));
         }
-        Err(e) => rows.push(kernel("gpu kernel", None, format!("skipped: {e}"))),
+        Err(e) => rows.push(kernel_row(
+            checker,
+            "gpu kernel",
+            None,
+            format!("skipped: {e}"),
+        )),
     }
     rows
 }
@@ -150,12 +114,12 @@ fn resident_row<T: Element>(
     f: &ArrayD<T>,
     opts: &GradientOptions,
     repeat: usize,
-    checked: CheckedRow<'_, T>,
+    checker: &Checker<'_, T>,
 ) -> Row {
     let name = "gpu resident";
     let on_gpu = match ctx.upload(f) {
         Ok(a) => a,
-        Err(e) => return checked(name, Err(e.to_string()), &|| Duration::ZERO),
+        Err(e) => return checker.row(name, Err(e.to_string()), &|| Duration::ZERO),
     };
     let run = || {
         let g = ctx.gradient_resident::<T, T>(&on_gpu, opts)?;
@@ -169,9 +133,42 @@ fn resident_row<T: Element>(
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(|e| e.to_string());
-    let mut row = checked(name, result, &|| super::bench::time_median(repeat, run));
+    let mut row = checker.row(name, result, &|| time_median(repeat, run));
     if row.median_s.is_some() {
         row.note = "upload once; gradient_resident + synchronize".into();
     }
     row
+}
+
+/// The kernel-only row: `median` is `None` when it could not be timed. It
+/// computes the gradient, so it gets the ratios (and, from the caller, the
+/// end-to-end row's max error).
+fn kernel_row<T>(
+    checker: &Checker<'_, T>,
+    backend: &str,
+    median: Option<Duration>,
+    note: String,
+) -> Row {
+    let timing = median.map(|median| Timing {
+        median,
+        max_error: 0.0,
+    });
+    row_of(
+        checker.case,
+        backend,
+        true,
+        timing.as_ref(),
+        checker.bytes,
+        note,
+    )
+}
+
+/// A row that is timed but computes no gradient (a transfer or a baseline);
+/// its rates count the `moved` bytes.
+fn baseline_row(case: &Case, backend: &str, median: Duration, moved: u64, note: String) -> Row {
+    let timing = Timing {
+        median,
+        max_error: 0.0,
+    };
+    row_of(case, backend, false, Some(&timing), moved as f64, note)
 }

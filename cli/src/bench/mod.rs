@@ -1,0 +1,201 @@
+//! `ndgrad bench`: every backend timed side by side on the same arrays, in one run.
+//!
+//! Each case (a shape, a dtype, a spacing form, an edge order, an axis list) is
+//! computed once by the reference. Every other backend's result is checked
+//! against it before that backend is timed: a mismatch is reported loudly, is
+//! never timed, and makes the command fail. Times are medians over `--repeat`
+//! runs after one warm-up; ratios compare rows of the same case, measured in
+//! the same process minutes apart, which is what makes them meaningful on a
+//! shared, noisy machine.
+//!
+//! The modules, each depending only on those listed after it:
+//! - this one: the entry point, and the rows of one case in order;
+//! - `table`: the header and the table printed;
+//! - `gpu`, `variants`: the GPU rows, and the magnitude and u16 rows;
+//! - `peers`: numpy, cupy and torch through `scripts/peer_bench.py`;
+//! - `ratios`: the comparisons between the rows of a case;
+//! - `check`: results checked against the reference before timing;
+//! - `row`: a row of the table and its JSON record;
+//! - `adapter`: the GPU adapter, for the header and the records;
+//! - `suite`: the cases, and the arrays of each;
+//! - `timing`: warm-up and median, and the memcpy yardstick;
+//! - `args`: the options.
+
+mod adapter;
+mod args;
+mod check;
+mod gpu;
+mod peers;
+mod ratios;
+mod row;
+mod suite;
+mod table;
+mod timing;
+mod variants;
+
+use std::time::Duration;
+
+use ndarray_npy::{ReadableElement, WritableElement};
+use ndgrad::{Backend, Element};
+
+pub use args::BenchArgs;
+use args::{BenchBackend, Dtype};
+use check::{tolerance, Checker};
+use peers::Peer;
+use row::{row_of, Row, Timing};
+use suite::{inputs, Case};
+use timing::{memcpy_baseline, time_median};
+
+/// Runs the bench: the suite, the table on stdout, optionally JSON.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let cases = suite::suite(args);
+    let repeat = args.repeat.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
+    let peers: Vec<(BenchBackend, Result<Peer, String>)> = BenchBackend::PEERS
+        .into_iter()
+        .filter(|p| args.backends.contains(p))
+        .map(|p| (p, Peer::find(p)))
+        .collect();
+    let cpu = if args.backends.contains(&BenchBackend::Cpu) {
+        ndgrad::resolve_backend(Backend::Cpu).map_err(|e| e.to_string())
+    } else {
+        Err("not requested".into())
+    };
+
+    let gpu_ok = table::print_header(&peers, &cpu) && args.backends.contains(&BenchBackend::Gpu);
+    let progress = indicatif::ProgressBar::new(cases.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?,
+    );
+    let mut rows = Vec::new();
+    let mut mismatches = 0;
+    for case in &cases {
+        progress.set_message(case.label());
+        let case_rows = match case.dtype {
+            Dtype::F32 => run_case::<f32>(case, args, repeat, &peers, &cpu, gpu_ok)?,
+            Dtype::F64 => run_case::<f64>(case, args, repeat, &peers, &cpu, gpu_ok)?,
+        };
+        mismatches += case_rows
+            .iter()
+            .filter(|r| r.note.starts_with("MISMATCH"))
+            .count();
+        rows.extend(case_rows);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    table::print_table(&rows);
+
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if mismatches > 0 {
+        return Err(format!(
+            "{mismatches} result(s) differ from the reference: see MISMATCH rows above"
+        ));
+    }
+    Ok(())
+}
+
+/// The rows of one case: the reference, the CPU and its memcpy yardstick,
+/// the GPU rows, the variants and the peers, each checked, then compared.
+fn run_case<T>(
+    case: &Case,
+    args: &BenchArgs,
+    repeat: usize,
+    peers: &[(BenchBackend, Result<Peer, String>)],
+    cpu: &Result<Backend, String>,
+    gpu_ok: bool,
+) -> Result<Vec<Row>, String>
+where
+    T: Element + WritableElement + ReadableElement,
+{
+    let inputs = inputs::<T>(case)?;
+    let reference = ndgrad::gradient_as::<T, _, _, _>(
+        &inputs.f,
+        &inputs.opts.clone().backend(Backend::Reference),
+    )
+    .map_err(|e| format!("{}: {e}", case.label()))?;
+    // A backend's result is checked before it is timed; a mismatch is never timed.
+    let checker = Checker {
+        case,
+        want: &reference,
+        tol: tolerance(&inputs),
+        bytes: ((1 + inputs.naxes) * case.len() * std::mem::size_of::<T>()) as f64,
+    };
+
+    let mut rows = Vec::new();
+    if args.backends.contains(&BenchBackend::Reference) {
+        let opts = inputs.opts.clone().backend(Backend::Reference);
+        let time = || {
+            time_median(repeat, || {
+                ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts)
+            })
+        };
+        rows.push(checker.row("reference", Ok(reference.clone()), &time));
+    }
+    if args.backends.contains(&BenchBackend::Cpu) {
+        if cpu.is_ok() {
+            let opts = inputs.opts.clone().backend(Backend::Cpu);
+            let result =
+                ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts).map_err(|e| e.to_string());
+            let time = || {
+                time_median(repeat, || {
+                    ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts)
+                })
+            };
+            rows.push(checker.row("cpu", result, &time));
+        }
+        let copy = memcpy_baseline::<T>(case.len() * (1 + inputs.naxes), repeat);
+        rows.push(row_of(
+            case,
+            "cpu memcpy",
+            false,
+            Some(&Timing {
+                median: copy,
+                max_error: 0.0,
+            }),
+            checker.bytes,
+            "same bytes, all threads".into(),
+        ));
+    }
+    if args.backends.contains(&BenchBackend::Gpu) && gpu_ok {
+        // The kernel-only row runs the same kernels as the end-to-end row,
+        // whose result was checked: it carries that row's error.
+        let mut gpu_rows = gpu::rows(&inputs.f, &inputs.opts, repeat, &checker);
+        let gpu_error = gpu_rows.first().and_then(|r| r.max_error).unwrap_or(0.0);
+        for r in gpu_rows.iter_mut().filter(|r| r.backend == "gpu kernel") {
+            r.max_error = r.median_s.map(|_| gpu_error);
+        }
+        rows.extend(gpu_rows);
+    }
+    rows.extend(variants::variant_rows(
+        case,
+        &inputs,
+        args,
+        repeat,
+        cpu.is_ok(),
+        gpu_ok,
+    )?);
+    for (peer, found) in peers {
+        if let Ok(python) = found {
+            let (result, median, device) = match python.run(&inputs, case, repeat) {
+                Ok((arrays, median, device)) => (Ok(arrays), median, device),
+                Err(e) => (Err(e), Duration::ZERO, String::new()),
+            };
+            let mut row = checker.row(peer.module(), result, &|| median);
+            if *peer != BenchBackend::Numpy {
+                if row.median_s.is_some() {
+                    row.note = format!("device-resident on {device}");
+                } else if let Some(detail) = row.note.strip_prefix("MISMATCH: ") {
+                    // A peer that computes something else is reported, not
+                    // timed, and does not fail the run: only ndgrad's rows
+                    // and numpy (the definition) do.
+                    row.note = format!("DIFFERS from the reference (not timed): {detail}");
+                }
+            }
+            rows.push(row);
+        }
+    }
+    ratios::ratios(&mut rows);
+    Ok(rows)
+}
