@@ -200,6 +200,7 @@ fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
         .collect()
 }
 
+/// Streams `data` through the device slab by slab, two slabs in flight.
 fn stream<O: Element, I: Input>(
     ctx: &GpuContext,
     plan: &Plan,
