@@ -8,7 +8,7 @@ use wgpu::util::DeviceExt;
 
 use super::array::GpuArray;
 use super::context::GpuContext;
-use super::jobs::{Params, Path};
+use super::jobs::{Params, Path, RunKind};
 use super::record::{params_bytes, Bindings, Recording, Window};
 use super::transfer::{POISON_F16_PAIR, POISON_F32, POISON_F64};
 use super::types::{InputKind, Stored};
@@ -266,22 +266,8 @@ impl GpuContext {
         request: Request,
     ) -> Result<Vec<GpuArray<O>>> {
         self.check_health()?;
-        let stored = Stored::of::<O>();
-        let input = InputKind::of::<I>();
-        let no_f64 = || Error::NoF64 {
-            adapter: self.adapter_info().name.clone(),
-        };
-        if stored == Stored::F64 && !self.supports_f64() {
-            return Err(no_f64());
-        }
-        if input == InputKind::F64 && !self.supports_f64() {
-            return Err(no_f64());
-        }
-        if stored == Stored::F16 && !self.supports_f16() {
-            return Err(Error::NoF16 {
-                adapter: self.adapter_info().name.clone(),
-            });
-        }
+        let (input, stored) = (InputKind::of::<I>(), Stored::of::<O>());
+        self.check_resident_types(input, stored)?;
         // Re-check an array whose fields were built elsewhere in the crate.
         let f = GpuArray::<I>::from_buffer(f.buffer().clone(), f.shape())?;
         let plan = Plan::new(f.shape(), opts)?;
@@ -319,102 +305,140 @@ impl GpuContext {
             return Ok(outputs);
         }
         let mut recording = Recording::new(self, &plan, input, stored, request);
-        let path = recording.kind().path;
-        if request == Request::Magnitude && path == Path::PerAxis {
-            return Err(Error::GpuUnsupported {
-                what: format!(
-                    "a device-resident gradient magnitude over {} axes",
-                    plan.axes.len()
-                ),
-                instead: "the fused kernel takes at most 8 axes and a coefficient table that fits one binding; use GpuContext::gradient_magnitude_as, which combines the components on the host".into(),
-            });
-        }
-        let align = u64::from(self.limits.storage_offset_alignment);
-        let slabs = recording.slabs(align)?;
-        if slabs.slabs.len() > 1 && path == Path::PerAxis {
-            return Err(Error::GpuUnsupported {
-                what: format!(
-                    "splitting the device-resident array of shape {:?} into slabs with the per-axis kernels",
-                    f.shape()
-                ),
-                instead: "use the fused kernels (AxisKernels::Auto) or GpuContext::gradient, which streams from the host".into(),
-            });
-        }
-        let coef_bytes = recording.coefs().bytes(stored);
-        if coef_bytes.len() as u64 > self.limits.max_buffer_size {
-            return Err(Error::ExceedsGpuLimits {
-                what: "the coefficients of the requested axes".into(),
-                needed: coef_bytes.len() as u64,
-                limit: self.limits.max_buffer_size,
-            });
-        }
-        let plane_len = slabs.plane_len;
-        // Each slab's jobs, their input and output windows set.
-        let mut work = Vec::new();
-        for slab in &slabs.slabs {
-            let mut jobs = recording.jobs(slab, plane_len)?;
-            let (input_window, input_shift) = window(
-                slab.load.start * plane_len,
-                slab.load.len() * plane_len,
-                input.size(),
-                align,
-            );
-            let (output_window, output_shift) = window(
-                slab.compute.start * plane_len,
-                slab.compute.len() * plane_len,
-                stored.size(),
-                align,
-            );
-            for job in &mut jobs {
-                if let Params::Fused(p) = &mut job.params {
-                    p.input_offset = input_shift;
-                    p.output_offset = output_shift;
-                } else {
-                    debug_assert_eq!(slabs.slabs.len(), 1, "per-axis jobs bind whole arrays");
-                }
-            }
-            work.push((jobs, input_window, output_window));
-        }
-        self.scoped("recording a gradient", || {
-            let coef_buffer = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("ndgrad resident coefficients"),
-                    contents: &coef_bytes,
-                    usage: wgpu::BufferUsages::STORAGE,
-                });
-            for (jobs, (in_offset, in_size), (out_offset, out_size)) in &work {
-                let params = self
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("ndgrad resident parameters"),
-                        contents: &params_bytes(self, jobs),
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    });
-                let bindings = Bindings {
-                    params: &params,
-                    input: Window {
-                        buffer: f.buffer(),
-                        offset: *in_offset,
-                        size: *in_size,
-                    },
-                    coefs: &coef_buffer,
-                    outputs: outputs
-                        .iter()
-                        .map(|o| Window {
-                            buffer: o.buffer(),
-                            offset: *out_offset,
-                            size: *out_size,
-                        })
-                        .collect(),
-                    real_size: stored.real().size(),
-                };
-                recording.record(encoder, jobs, &bindings, None)?;
-            }
-            Ok(())
-        })?;
+        record_slabs(self, &mut recording, &plan, request, encoder, &f, &outputs)?;
         Ok(outputs)
     }
+
+    /// Refuses element types the device cannot compute resident (there is
+    /// no host fallback here, unlike [`GpuContext::gradient_as`]).
+    fn check_resident_types(&self, input: InputKind, stored: Stored) -> Result<()> {
+        let no_f64 = || Error::NoF64 {
+            adapter: self.adapter_info().name.clone(),
+        };
+        if stored == Stored::F64 && !self.supports_f64() {
+            return Err(no_f64());
+        }
+        if input == InputKind::F64 && !self.supports_f64() {
+            return Err(no_f64());
+        }
+        if stored == Stored::F16 && !self.supports_f16() {
+            return Err(Error::NoF16 {
+                adapter: self.adapter_info().name.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Records every slab of `recording` (of `plan`) into `encoder`, reading
+/// the resident `f` and writing `outputs`: each slab bound as a window of
+/// the resident buffers (with the halo planes its stencil reads), its
+/// parameters and the coefficients in buffers initialised at creation.
+fn record_slabs<I: Input, O: Element>(
+    ctx: &GpuContext,
+    recording: &mut Recording<'_>,
+    plan: &Plan,
+    request: Request,
+    encoder: &mut wgpu::CommandEncoder,
+    f: &GpuArray<I>,
+    outputs: &[GpuArray<O>],
+) -> Result<()> {
+    let RunKind { input, stored, .. } = *recording.kind();
+    let path = recording.kind().path;
+    if request == Request::Magnitude && path == Path::PerAxis {
+        return Err(Error::GpuUnsupported {
+            what: format!(
+                "a device-resident gradient magnitude over {} axes",
+                plan.axes.len()
+            ),
+            instead: "the fused kernel takes at most 8 axes and a coefficient table that fits one binding; use GpuContext::gradient_magnitude_as, which combines the components on the host".into(),
+        });
+    }
+    let align = u64::from(ctx.limits.storage_offset_alignment);
+    let slabs = recording.slabs(align)?;
+    if slabs.slabs.len() > 1 && path == Path::PerAxis {
+        return Err(Error::GpuUnsupported {
+            what: format!(
+                "splitting the device-resident array of shape {:?} into slabs with the per-axis kernels",
+                f.shape()
+            ),
+            instead: "use the fused kernels (AxisKernels::Auto) or GpuContext::gradient, which streams from the host".into(),
+        });
+    }
+    let coef_bytes = recording.coefs().bytes(stored);
+    if coef_bytes.len() as u64 > ctx.limits.max_buffer_size {
+        return Err(Error::ExceedsGpuLimits {
+            what: "the coefficients of the requested axes".into(),
+            needed: coef_bytes.len() as u64,
+            limit: ctx.limits.max_buffer_size,
+        });
+    }
+    let plane_len = slabs.plane_len;
+    // Each slab's jobs, their input and output windows set.
+    let mut work = Vec::new();
+    for slab in &slabs.slabs {
+        let mut jobs = recording.jobs(slab, plane_len)?;
+        let (input_window, input_shift) = window(
+            slab.load.start * plane_len,
+            slab.load.len() * plane_len,
+            input.size(),
+            align,
+        );
+        let (output_window, output_shift) = window(
+            slab.compute.start * plane_len,
+            slab.compute.len() * plane_len,
+            stored.size(),
+            align,
+        );
+        for job in &mut jobs {
+            if let Params::Fused(p) = &mut job.params {
+                p.input_offset = input_shift;
+                p.output_offset = output_shift;
+            } else {
+                debug_assert_eq!(slabs.slabs.len(), 1, "per-axis jobs bind whole arrays");
+            }
+        }
+        work.push((jobs, input_window, output_window));
+    }
+    ctx.scoped("recording a gradient", || {
+        let coef_buffer = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("ndgrad resident coefficients"),
+                contents: &coef_bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        for (jobs, (in_offset, in_size), (out_offset, out_size)) in &work {
+            let params = ctx
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("ndgrad resident parameters"),
+                    contents: &params_bytes(ctx, jobs),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+            let bindings = Bindings {
+                params: &params,
+                input: Window {
+                    buffer: f.buffer(),
+                    offset: *in_offset,
+                    size: *in_size,
+                },
+                coefs: &coef_buffer,
+                outputs: outputs
+                    .iter()
+                    .map(|o| Window {
+                        buffer: o.buffer(),
+                        offset: *out_offset,
+                        size: *out_size,
+                    })
+                    .collect(),
+                real_size: stored.real().size(),
+            };
+            recording.record(encoder, jobs, &bindings, None)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// The window of a resident buffer holding `count` elements of `size`
