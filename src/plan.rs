@@ -3,7 +3,7 @@
 //! This is the one place where the errors a caller can make are raised, in
 //! the order numpy raises them: axes first, then the number of spacing items,
 //! then each coordinate array, then each axis's length. A backend receives a
-//! `Plan` and can assume it is valid. [`Request`] says what a caller wants
+//! `Plan` and can assume it is valid. `Request` says what a caller wants
 //! back from a plan; every backend reads both from here, never from the
 //! dispatcher above it.
 

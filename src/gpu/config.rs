@@ -34,7 +34,7 @@ pub enum AxisKernels {
     PerAxis,
 }
 
-/// Settings of a [`GpuContext`]: smaller limits than the device's (to exercise
+/// Settings of a [`GpuContext`](super::GpuContext): smaller limits than the device's (to exercise
 /// the slab and folding paths on small arrays, or to leave room for other
 /// work), and switches for testing.
 ///
@@ -135,7 +135,7 @@ impl GpuOptions {
     }
 }
 
-/// The limits a [`GpuContext`] works within: the device's, lowered by
+/// The limits a [`GpuContext`](super::GpuContext) works within: the device's, lowered by
 /// [`GpuOptions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GpuLimits {
