@@ -1,6 +1,7 @@
-//! The settings and limits of a [`super::context::GpuContext`]: [`GpuOptions`] (what
-//! the caller asks for), [`GpuLimits`] (the device's limits lowered by
-//! them) and [`AxisKernels`] (which kernels compute the components).
+//! The settings and limits of a [`super::context::GpuContext`]:
+//! [`GpuOptions`] (what the caller asks for), [`GpuLimits`] (the device's
+//! limits lowered by them) and [`AxisKernels`] (which kernels compute the
+//! components).
 
 use crate::error::{Error, Result};
 

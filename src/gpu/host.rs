@@ -31,10 +31,11 @@ impl GpuContext {
     /// into words, so a u16 volume moves half the bytes of f32) and
     /// converted in the shader. f32 results are computed in f32
     /// (coefficients rounded from f64 once), f64 results in f64, f16 results
-    /// in f32 and rounded once. [`GpuOptions::axis_kernels`](super::GpuOptions::axis_kernels) chooses between
-    /// one fused kernel that reads each element's neighbourhood once and
-    /// writes every derivative (the measured default) and the per-axis
-    /// kernels.
+    /// in f32 and rounded once.
+    /// [`GpuOptions::axis_kernels`](super::GpuOptions::axis_kernels)
+    /// chooses between one fused kernel that reads each element's
+    /// neighbourhood once and writes every derivative (the measured
+    /// default) and the per-axis kernels.
     ///
     /// # Errors
     ///
