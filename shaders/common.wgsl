@@ -5,7 +5,7 @@ override WORKGROUP_SIZE: u32 = 256u;
 
 // The index of this thread among all threads of the dispatch. Grids with more
 // than 65,535 workgroups are folded into 2-D or 3-D by the host
-// (src/gpu/kernels.rs, `Grid`); this unfolds them.
+// (src/gpu/grid.rs, `Grid`); this unfolds them.
 fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     let group = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
     return group * WORKGROUP_SIZE + lid;
@@ -15,7 +15,7 @@ fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 // and CPU rasterisers (one scalar division per lane) both do slowly:
 // floor(x / d) = floor(x · m / 2^(31 + s)) for every x < 2^31, with
 // s = ceil(log2 d) and m = ceil(2^(31 + s) / d) < 2^32 (Granlund and
-// Montgomery, 1994, theorem 4.2). `Divisor::new` in src/gpu/kernels.rs
+// Montgomery, 1994, theorem 4.2). `Divisor::new` in src/gpu/params.rs
 // computes (m, s) and mirrors this function for its tests; slabs hold fewer
 // than 2^31 elements, so every index qualifies.
 fn quotient(x: u32, m: u32, s: u32) -> u32 {

@@ -2,8 +2,9 @@
 // kernels (interior, boundary, copy) share besides the input `f`, which the
 // input prelude declares.
 //
-// `Dispatch` mirrors `DispatchParams` in src/gpu/kernels.rs field for field
-// (twelve u32, 48 bytes); change both together.
+// `Dispatch` mirrors `DispatchParams` in src/gpu/params.rs field for field
+// (twelve u32, 48 bytes); change both together (src/gpu/shader_tests.rs
+// compares them through naga).
 //
 // A dispatch covers the box o_first.. o_first+o_count  ×  i_first.. i_first+i_count
 // ×  0..inner of the (outer, n, inner) view of the slab held in `f`, one thread

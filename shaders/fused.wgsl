@@ -26,7 +26,8 @@
 // from `quotient` (common.wgsl), not from integer division.
 //
 // `FusedAxis` and `Fused` mirror `FusedAxis` and `FusedParams` in
-// src/gpu/kernels.rs field for field; change both together.
+// src/gpu/params.rs field for field; change both together
+// (src/gpu/shader_tests.rs compares them through naga).
 // Composed after the output, Real and input preludes and common.wgsl.
 
 struct FusedAxis {

@@ -6,17 +6,8 @@ use ndarray::{ArrayBase, Data, Dimension};
 use crate::element::{Element, Input};
 use crate::error::Result;
 use crate::options::Backend;
-use crate::plan::Plan;
+use crate::plan::{Plan, Request};
 use crate::{cpu, gpu, reference};
-
-/// What the caller wants back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Request {
-    /// One derivative per requested axis.
-    Components,
-    /// `sqrt(Σ (∂f/∂xₖ)²)` over the requested axes, alone.
-    Magnitude,
-}
 
 /// Runs `plan` on `backend` (already resolved, never Auto): one C-ordered
 /// vector per requested axis, or one vector holding the magnitude.

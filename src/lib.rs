@@ -12,11 +12,11 @@ pub mod stencil;
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
-use dispatch::Request;
 pub use element::{f16, Element, Input};
 pub use error::{Error, Result};
 pub use options::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Spacing};
 pub use plan::Plan;
+use plan::Request;
 
 /// The result of [`gradient_with_backend`]: the derivatives and the backend
 /// that computed them.

@@ -3,7 +3,9 @@
 //! This is the one place where the errors a caller can make are raised, in
 //! the order numpy raises them: axes first, then the number of spacing items,
 //! then each coordinate array, then each axis's length. A backend receives a
-//! `Plan` and can assume it is valid.
+//! `Plan` and can assume it is valid. `Request` says what a caller wants
+//! back from a plan; every backend reads both from here, never from the
+//! dispatcher above it.
 
 use crate::error::{Error, Result};
 use crate::options::{Axes, AxisSpacing, EdgeOrder, GradientOptions, Spacing};
@@ -34,6 +36,15 @@ impl AxisPlan {
     pub fn index(&self, o: usize, i: usize, j: usize) -> usize {
         (o * self.n + i) * self.inner + j
     }
+}
+
+/// What the caller wants back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// One derivative per requested axis.
+    Components,
+    /// `sqrt(Σ (∂f/∂xₖ)²)` over the requested axes, alone.
+    Magnitude,
 }
 
 /// A validated gradient request: the shape and one [`AxisPlan`] per requested

@@ -1,9 +1,13 @@
 //! numpy's finite-difference formulas, written down once.
 //!
 //! This is the only place the coefficients of `numpy.gradient` appear
-//! (numpy/lib/_function_base_impl.py, `gradient`; DESIGN.md §2). Every backend
-//! asks a [`Stencil`] how each point along an axis is formed; none of them
-//! re-derives a coefficient. Everything here is computed in `f64`, in the same
+//! (numpy/lib/_function_base_impl.py, `gradient`; docs/ARCHITECTURE.md,
+//! Numerics). Every backend asks a [`Stencil`] how each point along an axis
+//! is formed; none of them re-derives a coefficient. A [`Tap`] is also the
+//! one home of tap geometry (docs/ARCHITECTURE.md, Tap geometry): which
+//! samples it reads ([`Tap::start`], [`Tap::span`]), its form
+//! ([`Tap::order`]) and its coefficients ([`Tap::coefficients`]); the GPU
+//! packs its parameters from these alone. Everything here is computed in `f64`, in the same
 //! order of operations as numpy, so the reference matches numpy bit for bit
 //! on `f64` input.
 
@@ -137,6 +141,34 @@ impl<C> Tap<C> {
         match *self {
             Tap::Difference { lo, hi, .. } => (lo.min(hi), lo.max(hi) + 1),
             Tap::Weighted { first, .. } => (first, first + 3),
+        }
+    }
+
+    /// The index of the first (lowest) sample the tap reads: `lo` of a
+    /// difference, `first` of a weighted tap. A boundary tap reads
+    /// `order() + 1` adjacent samples from there (numpy's first-order ends
+    /// difference neighbours; its second-order ends weigh three).
+    pub fn start(&self) -> usize {
+        self.span().0
+    }
+
+    /// The edge order a boundary tap of this form gives: 1 for a
+    /// [`Tap::Difference`] of two samples, 2 for a [`Tap::Weighted`] sum of
+    /// three. (An interior tap of either form is second-order accurate.)
+    pub fn order(&self) -> usize {
+        match self {
+            Tap::Difference { .. } => 1,
+            Tap::Weighted { .. } => 2,
+        }
+    }
+
+    /// The tap's coefficients in the order [`Tap::apply`] uses them: the
+    /// divisor of a difference (one value), the three weights of a
+    /// weighted tap.
+    pub fn coefficients(&self) -> &[C] {
+        match self {
+            Tap::Difference { denom, .. } => std::slice::from_ref(denom),
+            Tap::Weighted { w, .. } => w,
         }
     }
 }
@@ -367,6 +399,28 @@ mod tests {
         for (i, &xi) in x.iter().enumerate() {
             let g = s.tap(i).apply(|k| f[k]);
             assert!((g - (2.0 * xi - 3.0)).abs() < 1e-12, "point {i}: {g}");
+        }
+    }
+
+    #[test]
+    fn taps_describe_their_own_samples_and_coefficients() {
+        let s = Stencil::new(6, Steps::Uniform(0.5), EdgeOrder::First);
+        let (first, last) = (s.first(), s.last());
+        assert_eq!(
+            (first.start(), first.order(), first.coefficients()),
+            (0, 1, &[0.5][..])
+        );
+        assert_eq!(
+            (last.start(), last.order(), last.coefficients()),
+            (4, 1, &[0.5][..])
+        );
+        let s = Stencil::new(6, Steps::Uniform(0.5), EdgeOrder::Second);
+        let last = s.last();
+        assert_eq!((last.start(), last.order()), (3, 2));
+        assert_eq!(last.coefficients(), &[0.5 / 0.5, -2. / 0.5, 1.5 / 0.5]);
+        // An end tap reads `order() + 1` samples from `start()`.
+        for tap in [s.first(), s.last(), first] {
+            assert_eq!(tap.span(), (tap.start(), tap.start() + tap.order() + 1));
         }
     }
 

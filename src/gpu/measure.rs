@@ -1,22 +1,26 @@
 //! Timing the gradient kernels against a plain copy kernel that moves the
-//! same bytes on the same adapter (DESIGN.md §5): the yardstick for how close
-//! the kernels come to the device's memory bandwidth.
+//! same bytes on the same adapter (docs/ARCHITECTURE.md, Measuring speed):
+//! the yardstick for how close the kernels come to the device's memory
+//! bandwidth. The gradient's jobs are recorded by the same core as every
+//! other call ([`Recording`]).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ndarray::{ArrayBase, Data, Dimension};
 
 use super::context::GpuContext;
-use super::execute::{self, Bindings, Job, Params, RunKind, Window};
-use super::kernels::{DispatchParams, InputKind, Kernel, Specialization, Stored};
+use super::jobs::{Job, Params, Path};
+use super::kernels::{Kernel, Specialization};
+use super::params::DispatchParams;
+use super::record::{upload_params, Bindings, Recording, Window};
 use super::slab::Slab;
 use super::transfer;
-use crate::dispatch::Request;
+use super::types::{InputKind, Stored};
+use super::workspace::{SlabBuffers, Workspace};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
-use crate::plan::Plan;
+use crate::plan::{Plan, Request};
 
 /// The clock [`GpuContext::time_kernels`] timed the kernels with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,7 +58,7 @@ pub struct KernelTimings {
     /// Which clock timed `gradient` and `copy`.
     pub clock: TimingClock,
     /// Whether `gradient` ran the fused kernel (`shaders/fused.wgsl`) rather
-    /// than the per-axis kernels ([`super::AxisKernels`]).
+    /// than the per-axis kernels ([`super::config::AxisKernels`]).
     pub fused: bool,
     /// Median host wall time of uploading the whole input into the device's
     /// input buffer as [`GpuContext::gradient`] does: `Queue::write_buffer`
@@ -199,20 +203,21 @@ impl GpuContext {
         &self,
         plan: &Plan,
         data: &[T],
-        ws: &mut transfer::Workspace,
+        ws: &mut Workspace,
         repeats: usize,
     ) -> Result<KernelTimings> {
         let stored = Stored::of::<T>();
         let elem = stored.size();
         let len = plan.len();
-        let kind = RunKind::new(
+        let mut recording = Recording::new(
             self,
             plan,
             InputKind::of::<T>(),
             stored,
             Request::Components,
         );
-        let coefs = kind.coefs(self, plan);
+        let kind = *recording.kind();
+        let coefs = recording.coefs();
         let outputs = kind.outputs(plan);
         let coef_buffer = transfer::ensure(
             self,
@@ -231,8 +236,7 @@ impl GpuContext {
             load: 0..plan.shape[0],
             compute: 0..plan.shape[0],
         };
-        let gradient_jobs =
-            execute::slab_jobs(self, &kind, plan, &coefs, &whole, len / plan.shape[0])?;
+        let gradient_jobs = recording.jobs(&whole, len / plan.shape[0])?;
         let copy_jobs: Vec<Job> = (0..outputs)
             .map(|output| Job {
                 spec: Specialization {
@@ -257,8 +261,8 @@ impl GpuContext {
                 output,
             })
             .collect();
-        let gradient_params = execute::upload_params(self, &mut set.params, &gradient_jobs);
-        let copy_params = execute::upload_params(self, &mut copy_set.params, &copy_jobs);
+        let gradient_params = upload_params(self, &mut set.params, &gradient_jobs);
+        let copy_params = upload_params(self, &mut copy_set.params, &copy_jobs);
         let bindings = |params| Bindings {
             params,
             input: Window::whole(&input, kind.input.buffer_bytes(len as u64)),
@@ -277,18 +281,15 @@ impl GpuContext {
         } else {
             None
         };
-        let mut pipelines = HashMap::new();
         let mut run = |jobs: &[Job], bindings: &Bindings<'_>| -> Result<Duration> {
             let mut encoder = self
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("ndgrad timing"),
                 });
-            execute::encode(
-                self,
+            recording.record(
                 &mut encoder,
                 jobs,
-                &mut pipelines,
                 bindings,
                 timer.as_ref().map(PassTimer::writes),
             )?;
@@ -311,7 +312,7 @@ impl GpuContext {
         // Allocated once, outside the timed region, as `gradient` allocates
         // its outputs before reading back.
         let mut downloaded = vec![vec![T::from_f64(f64::NAN); len]; outputs];
-        let download = |set: &transfer::SlabBuffers, host: &mut [Vec<T>]| -> Result<Duration> {
+        let download = |set: &SlabBuffers, host: &mut [Vec<T>]| -> Result<Duration> {
             self.wait()?;
             let start = Instant::now();
             let mut encoder = self
@@ -377,7 +378,7 @@ impl GpuContext {
             } else {
                 TimingClock::WallClock
             },
-            fused: kind.path != execute::Path::PerAxis,
+            fused: kind.path != Path::PerAxis,
             upload: median(uploads),
             download: median(downloads),
             bytes: 2 * axes * input_bytes,

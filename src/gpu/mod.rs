@@ -9,22 +9,44 @@
 //!
 //! [`crate::gradient`] with [`crate::Backend::Gpu`] uses [`default_context`];
 //! a [`GpuContext`] of your own chooses limits or shares your device.
+//!
+//! The modules, top-down: the calls, [`GpuContext::gradient`] and kin
+//! (`host`: upload, record, read back, streamed by slabs) and the resident
+//! calls (`resident`, over [`GpuArray`] in `array`), are thin layers over
+//! one core, `record` (a `Recording` records a gradient's jobs into any
+//! command encoder). Below it, `jobs` plans the dispatches as pure
+//! functions of the plan and the limits, from the coefficient table
+//! (`coefs`) and the slabs (`slab`); `kernels` composes and compiles the
+//! WGSL, `params` holds the uniform structs the kernels take, `types` the
+//! element types, `grid` the dispatch geometry. `context` holds the device,
+//! queue, limits (`config`), health and caches; `transfer` and `workspace`
+//! move data through reused buffers; `measure` times the kernels.
 
 mod adapters;
+mod array;
+mod coefs;
+mod config;
 mod context;
-mod execute;
+mod grid;
+mod host;
+mod jobs;
 mod kernels;
 mod measure;
+mod params;
+mod record;
 mod resident;
 mod slab;
 mod transfer;
+mod types;
+mod workspace;
 
 use std::sync::OnceLock;
 
 pub use adapters::{adapters, AdapterSummary};
-pub use context::{AxisKernels, GpuContext, GpuLimits, GpuOptions};
+pub use array::GpuArray;
+pub use config::{AxisKernels, GpuLimits, GpuOptions};
+pub use context::GpuContext;
 pub use measure::{KernelTimings, TimingClock};
-pub use resident::GpuArray;
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;
 

@@ -1,44 +1,20 @@
-//! Moving data: the reusable buffers of one call, uploads (packed for compact
-//! inputs), poisoning, and readback through MAP_READ staging buffers.
+//! Moving data: growing the reusable buffers of one call
+//! ([`super::workspace`]), uploads (packed for compact inputs), poisoning,
+//! and readback through MAP_READ staging buffers.
 
 use super::context::GpuContext;
-use super::kernels::Stored;
+use super::types::Stored;
+use super::workspace::SlabBuffers;
 use crate::error::{Error, Result};
 
 /// The bit pattern written over f32 output buffers when
-/// [`super::GpuOptions::poison_outputs`] is set: a quiet NaN with a payload no
+/// [`super::config::GpuOptions::poison_outputs`] is set: a quiet NaN with a payload no
 /// arithmetic produces, so an element no kernel wrote stands out.
 pub(crate) const POISON_F32: u32 = 0x7fc0_0bad;
 /// The `f64` poison (see [`POISON_F32`]).
 pub(crate) const POISON_F64: u64 = 0x7ff8_0000_0000_0bad;
 /// The `f16` poison, two to a word (see [`POISON_F32`]).
 pub(crate) const POISON_F16_PAIR: u32 = 0x7dad_7dad;
-
-/// The buffers one call works with. Kept by the context between calls and
-/// grown on demand, never shrunk.
-#[derive(Debug, Default)]
-pub(crate) struct Workspace {
-    /// The coefficients of every requested axis.
-    pub(crate) coefs: Option<wgpu::Buffer>,
-    /// Two sets of slab buffers, so one slab is uploaded and read back while
-    /// the other computes.
-    pub(crate) sets: [SlabBuffers; 2],
-}
-
-/// The buffers of one slab in flight.
-#[derive(Debug, Default)]
-pub(crate) struct SlabBuffers {
-    /// The slab of input (packed to whole words).
-    pub(crate) input: Option<wgpu::Buffer>,
-    /// The uniform parameters of the slab's dispatches.
-    pub(crate) params: Option<wgpu::Buffer>,
-    /// One buffer per output of the slab.
-    pub(crate) outputs: Vec<Option<wgpu::Buffer>>,
-    /// Where each output is copied to be read by the host.
-    pub(crate) staging: Vec<Option<wgpu::Buffer>>,
-    /// How many of `outputs` / `staging` the current slab uses.
-    active: usize,
-}
 
 impl SlabBuffers {
     /// `count` output buffers of at least `bytes` each (poisoned when the

@@ -1,0 +1,135 @@
+//! The element types as the kernels see them: the type results are stored
+//! in ([`Stored`]), the type they are computed in ([`Real`]) and the type
+//! the input is held in ([`InputKind`]). Each picks one prelude of
+//! `shaders/`.
+
+use crate::element::{f16, same_type, Element, Input};
+
+/// The type a kernel computes in; picks the Real prelude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Real {
+    F32,
+    F64,
+}
+
+impl Real {
+    /// Bytes per element.
+    pub(crate) fn size(self) -> u64 {
+        match self {
+            Real::F32 => 4,
+            Real::F64 => 8,
+        }
+    }
+}
+
+/// The type a kernel writes its results in; picks the output prelude and,
+/// with it, the compute type: f16 results are computed in f32 and rounded
+/// once (f16 arithmetic would lose three digits, and integer inputs above
+/// 65,504 would overflow it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Stored {
+    F16,
+    F32,
+    F64,
+}
+
+impl Stored {
+    /// The stored type of the element type `O`.
+    pub(crate) fn of<O: Element>() -> Stored {
+        if same_type::<O, f16>() {
+            Stored::F16
+        } else if same_type::<O, f32>() {
+            Stored::F32
+        } else {
+            Stored::F64
+        }
+    }
+
+    /// The type the kernel computes in.
+    pub(crate) fn real(self) -> Real {
+        match self {
+            Stored::F16 | Stored::F32 => Real::F32,
+            Stored::F64 => Real::F64,
+        }
+    }
+
+    /// Bytes per element.
+    pub(crate) fn size(self) -> u64 {
+        match self {
+            Stored::F16 => 2,
+            Stored::F32 => 4,
+            Stored::F64 => 8,
+        }
+    }
+}
+
+/// The element type of the input as the GPU holds it; picks the input
+/// prelude. 8- and 16-bit types are packed into `u32` words (WGSL has no
+/// narrower storage types) and unpacked by index in the shader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum InputKind {
+    U8,
+    U16,
+    I16,
+    I32,
+    F16,
+    F32,
+    F64,
+}
+
+impl InputKind {
+    /// The kind of the input type `I`.
+    pub(crate) fn of<I: Input>() -> InputKind {
+        match I::NUMPY_NAME {
+            "uint8" => InputKind::U8,
+            "uint16" => InputKind::U16,
+            "int16" => InputKind::I16,
+            "int32" => InputKind::I32,
+            "float16" => InputKind::F16,
+            "float32" => InputKind::F32,
+            _ => InputKind::F64,
+        }
+    }
+
+    /// Bytes per element.
+    pub(crate) fn size(self) -> u64 {
+        match self {
+            InputKind::U8 => 1,
+            InputKind::U16 | InputKind::I16 | InputKind::F16 => 2,
+            InputKind::I32 | InputKind::F32 => 4,
+            InputKind::F64 => 8,
+        }
+    }
+
+    /// Bytes of a buffer holding `len` elements: whole 4-byte words, since
+    /// the shader reads packed inputs a word at a time.
+    pub(crate) fn buffer_bytes(self, len: u64) -> u64 {
+        (len * self.size()).next_multiple_of(4).max(4)
+    }
+
+    /// Every kind, for tests that visit them all.
+    #[cfg(test)]
+    pub(crate) const ALL: [InputKind; 7] = [
+        InputKind::U8,
+        InputKind::U16,
+        InputKind::I16,
+        InputKind::I32,
+        InputKind::F16,
+        InputKind::F32,
+        InputKind::F64,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_inputs_fill_whole_words() {
+        assert_eq!(InputKind::U8.buffer_bytes(5), 8);
+        assert_eq!(InputKind::U16.buffer_bytes(3), 8);
+        assert_eq!(InputKind::F16.buffer_bytes(4), 8);
+        assert_eq!(InputKind::F64.buffer_bytes(3), 24);
+        assert_eq!(InputKind::U8.buffer_bytes(0), 4);
+    }
+}
