@@ -4,8 +4,9 @@
 //! in `f32` everywhere and in `f64` where the adapter has `SHADER_F64`. The
 //! array is uploaded once (in slabs along the outermost axis when it exceeds
 //! the device's buffer limits), every requested axis is computed from that
-//! upload by an interior kernel and a boundary kernel whose coefficients come
-//! from [`crate::stencil`], and the results are read back per axis.
+//! upload in one pass of the fused kernel (or, where it cannot run, by
+//! per-axis interior and boundary kernels), with coefficients from
+//! [`crate::stencil`], and the results are read back per axis.
 //!
 //! [`crate::gradient`] with [`crate::Backend::Gpu`] uses [`default_context`];
 //! a [`GpuContext`] of your own chooses limits or shares your device.
