@@ -1,5 +1,6 @@
 //! Runs a validated [`Plan`] on the chosen backend, for any input type and
-//! output type, and either every component or the magnitude.
+//! output type, and either every component or the magnitude, into fresh
+//! vectors or into buffers the caller provides.
 
 use ndarray::{ArrayBase, Data, Dimension};
 
@@ -48,5 +49,91 @@ where
             gpu::default_context()?.run_plan::<O, I>(plan, data, request)
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
+    }
+}
+
+/// [`run`] into `outputs`: one C-ordered buffer of `plan.len()` elements per
+/// requested axis, or one for the magnitude. Every element is overwritten.
+pub(crate) fn run_into<O, I, S, D>(
+    backend: Backend,
+    plan: &Plan,
+    f: &ArrayBase<S, D>,
+    request: Request,
+    outputs: &mut [&mut [O]],
+) -> Result<()>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    match backend {
+        // The oracle stays simple: it computes, then the values are copied.
+        Backend::Reference => {
+            for (out, values) in outputs.iter_mut().zip(run(backend, plan, f, request)?) {
+                out.copy_from_slice(&values);
+            }
+        }
+        Backend::Cpu => match request {
+            Request::Components => cpu::gradient_into(plan, f.view(), outputs),
+            Request::Magnitude => cpu::magnitude_into(plan, f.view(), outputs[0]),
+        },
+        Backend::Gpu => {
+            let data = f.as_standard_layout();
+            let data = data
+                .as_slice()
+                .expect("an array in standard layout is contiguous");
+            gpu::default_context()?.run_plan_into::<O, I>(plan, data, request, outputs)?;
+        }
+        Backend::Auto => unreachable!("the caller resolves Auto first"),
+    }
+    Ok(())
+}
+
+/// The backend that runs a request for `O` results: `requested`, resolved.
+pub(crate) fn choose_backend<O: Element>(requested: Backend) -> Result<Backend> {
+    Ok(match resolve_backend(requested)? {
+        // Auto never picks a GPU that cannot compute this element type.
+        Backend::Gpu
+            if requested == Backend::Auto
+                && gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx)) =>
+        {
+            auto_fallback()
+        }
+        other => other,
+    })
+}
+
+/// Whether the GPU of `ctx` can compute arrays of `T` (f16 runs in f32).
+fn supports<T: Element>(ctx: &gpu::GpuContext) -> bool {
+    std::mem::size_of::<T>() != 8 || ctx.supports_f64()
+}
+
+/// What [`Backend::Auto`] runs when there is no hardware GPU: the one place
+/// that choice is made.
+fn auto_fallback() -> Backend {
+    Backend::Cpu
+}
+
+/// The backend that `requested` runs on in this build and on this machine.
+///
+/// [`Backend::Gpu`] resolves when a GPU adapter can be had (the default
+/// context, [`gpu::default_context`], is created on the first call).
+/// [`Backend::Auto`] resolves to the GPU when that adapter is a hardware GPU
+/// (not a software one such as lavapipe), and to the fallback otherwise.
+///
+/// # Errors
+///
+/// For [`Backend::Gpu`], the error that creating the default GPU context gave
+/// (usually [`crate::Error::NoAdapter`]). The other backends always resolve.
+pub fn resolve_backend(requested: Backend) -> Result<Backend> {
+    match requested {
+        Backend::Reference => Ok(Backend::Reference),
+        Backend::Cpu => Ok(Backend::Cpu),
+        Backend::Gpu => gpu::default_context().map(|_| Backend::Gpu),
+        Backend::Auto => Ok(match gpu::default_context() {
+            Ok(ctx) if ctx.is_hardware() => Backend::Gpu,
+            _ => auto_fallback(),
+        }),
     }
 }

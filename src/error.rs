@@ -173,6 +173,31 @@ pub enum Error {
         /// The adapter's name.
         adapter: String,
     },
+
+    /// [`crate::gradient_into`] was given a number of outputs other than
+    /// the number of requested axes (or, for [`crate::gradient_magnitude_into`],
+    /// other than one).
+    #[error(
+        "{found} output arrays were given for {expected} results: give one per requested axis"
+    )]
+    OutputCount {
+        /// How many results the call computes.
+        expected: usize,
+        /// How many output arrays were given.
+        found: usize,
+    },
+
+    /// An output array of [`crate::gradient_into`] or
+    /// [`crate::gradient_magnitude_into`] whose shape differs from the input's.
+    #[error("output {index} has shape {found:?}, but the input has shape {expected:?}")]
+    OutputShape {
+        /// Which output (0 for the magnitude).
+        index: usize,
+        /// The input's shape.
+        expected: Vec<usize>,
+        /// The output's shape.
+        found: Vec<usize>,
+    },
 }
 
 /// Short for `Result<T, ndgrad::Error>`.

@@ -5,6 +5,7 @@ mod dispatch;
 pub mod element;
 pub mod error;
 pub mod gpu;
+mod into;
 pub mod options;
 pub mod plan;
 pub mod reference;
@@ -12,8 +13,10 @@ pub mod stencil;
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
+pub use dispatch::resolve_backend;
 pub use element::{f16, Element, Input};
 pub use error::{Error, Result};
+pub use into::{gradient_into, gradient_magnitude_into};
 pub use options::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Spacing};
 pub use plan::Plan;
 use plan::Request;
@@ -229,17 +232,7 @@ where
     D: Dimension,
 {
     let plan = Plan::new(f.shape(), opts)?;
-    let backend = resolve_backend(opts.backend)?;
-    let backend = match backend {
-        // Auto never picks a GPU that cannot compute this element type.
-        Backend::Gpu
-            if opts.backend == Backend::Auto
-                && gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx)) =>
-        {
-            auto_fallback()
-        }
-        other => other,
-    };
+    let backend = dispatch::choose_backend::<O>(opts.backend)?;
     let arrays = dispatch::run::<O, I, S, D>(backend, &plan, f, request)?
         .into_iter()
         .map(|v| {
@@ -247,38 +240,4 @@ where
         })
         .collect();
     Ok(Gradients { arrays, backend })
-}
-
-/// Whether the GPU of `ctx` can compute arrays of `T` (f16 runs in f32).
-fn supports<T: Element>(ctx: &gpu::GpuContext) -> bool {
-    std::mem::size_of::<T>() != 8 || ctx.supports_f64()
-}
-
-/// What [`Backend::Auto`] runs when there is no hardware GPU: the one place
-/// that choice is made.
-fn auto_fallback() -> Backend {
-    Backend::Cpu
-}
-
-/// The backend that `requested` runs on in this build and on this machine.
-///
-/// [`Backend::Gpu`] resolves when a GPU adapter can be had (the default
-/// context, [`gpu::default_context`], is created on the first call).
-/// [`Backend::Auto`] resolves to the GPU when that adapter is a hardware GPU
-/// (not a software one such as lavapipe), and to the fallback otherwise.
-///
-/// # Errors
-///
-/// For [`Backend::Gpu`], the error that creating the default GPU context gave
-/// (usually [`Error::NoAdapter`]). The other backends always resolve.
-pub fn resolve_backend(requested: Backend) -> Result<Backend> {
-    match requested {
-        Backend::Reference => Ok(Backend::Reference),
-        Backend::Cpu => Ok(Backend::Cpu),
-        Backend::Gpu => gpu::default_context().map(|_| Backend::Gpu),
-        Backend::Auto => Ok(match gpu::default_context() {
-            Ok(ctx) if ctx.is_hardware() => Backend::Gpu,
-            _ => auto_fallback(),
-        }),
-    }
 }

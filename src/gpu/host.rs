@@ -134,12 +134,32 @@ impl GpuContext {
         data: &[I],
         request: Request,
     ) -> Result<Vec<Vec<O>>> {
-        run(self, plan, data, request)
+        let count = match request {
+            Request::Components => plan.axes.len(),
+            Request::Magnitude => 1,
+        };
+        let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; count];
+        let mut dsts: Vec<&mut [O]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
+        run(self, plan, data, request, &mut dsts)?;
+        Ok(outputs)
+    }
+
+    /// [`GpuContext::run_plan`] into buffers the caller provides (C order,
+    /// one per requested axis, or one for the magnitude): the results are
+    /// read back from the device straight into them.
+    pub(crate) fn run_plan_into<O: Element, I: Input>(
+        &self,
+        plan: &Plan,
+        data: &[I],
+        request: Request,
+        outputs: &mut [&mut [O]],
+    ) -> Result<()> {
+        run(self, plan, data, request, outputs)
     }
 }
 
-/// Runs `plan` on `data` (C order) on `ctx`, returning one vector per
-/// requested axis, or the magnitude alone.
+/// Runs `plan` on `data` (C order) on `ctx`, writing one C-ordered result
+/// per requested axis, or the magnitude alone, into `outputs`.
 ///
 /// f16 results on a device without `SHADER_F16` are computed and read back
 /// in f32 and rounded on the host; f64 input on a device without
@@ -150,15 +170,18 @@ fn run<O: Element, I: Input>(
     plan: &Plan,
     data: &[I],
     request: Request,
-) -> Result<Vec<Vec<O>>> {
+    outputs: &mut [&mut [O]],
+) -> Result<()> {
     ctx.check_health()?;
     let stored = Stored::of::<O>();
     if stored == Stored::F16 && !ctx.supports_f16() {
-        let wide = run::<f32, I>(ctx, plan, data, request)?;
-        return Ok(wide
-            .into_iter()
-            .map(|v| v.into_iter().map(|x| O::from_f64(f64::from(x))).collect())
-            .collect());
+        let wide = ctx.run_plan::<f32, I>(plan, data, request)?;
+        for (out, wide) in outputs.iter_mut().zip(wide) {
+            for (o, x) in out.iter_mut().zip(wide) {
+                *o = O::from_f64(f64::from(x));
+            }
+        }
+        return Ok(());
     }
     if stored == Stored::F64 && !ctx.supports_f64() {
         return Err(Error::NoF64 {
@@ -167,47 +190,45 @@ fn run<O: Element, I: Input>(
     }
     if InputKind::of::<I>() == InputKind::F64 && !ctx.supports_f64() {
         let narrow: Vec<f32> = data.iter().map(|x| x.to_f64() as f32).collect();
-        return run::<O, f32>(ctx, plan, &narrow, request);
+        return run::<O, f32>(ctx, plan, &narrow, request, outputs);
     }
     if plan.axes.is_empty() {
-        return Ok(match request {
-            Request::Components => Vec::new(),
-            Request::Magnitude => vec![vec![O::from_f64(0.0); plan.len()]],
-        });
+        if request == Request::Magnitude {
+            outputs[0].fill(O::from_f64(0.0));
+        }
+        return Ok(());
     }
     if plan.is_empty() {
-        return Ok(match request {
-            Request::Components => vec![Vec::new(); plan.axes.len()],
-            Request::Magnitude => vec![Vec::new()],
-        });
+        return Ok(());
     }
     let mut recording = Recording::new(ctx, plan, InputKind::of::<I>(), stored, request);
-    let path = recording.kind().path;
-    let components = stream(ctx, plan, data, &mut recording)?;
-    Ok(match (request, path) {
-        (Request::Magnitude, Path::PerAxis) => vec![magnitude_of(&components, plan.len())],
-        _ => components,
-    })
+    if (request, recording.kind().path) == (Request::Magnitude, Path::PerAxis) {
+        let mut components = vec![vec![O::from_f64(f64::NAN); plan.len()]; plan.axes.len()];
+        let mut dsts: Vec<&mut [O]> = components.iter_mut().map(Vec::as_mut_slice).collect();
+        stream(ctx, data, &mut recording, &mut dsts)?;
+        magnitude_of(&components, outputs[0]);
+        return Ok(());
+    }
+    stream(ctx, data, &mut recording, outputs)
 }
 
-/// `sqrt(Σ c²)` per element, summed in f64 in the order of the components:
-/// the magnitude where the fused kernel does not apply.
-fn magnitude_of<O: Element>(components: &[Vec<O>], len: usize) -> Vec<O> {
-    (0..len)
-        .map(|k| {
-            let sum: f64 = components.iter().map(|c| c[k].to_f64().powi(2)).sum();
-            O::from_f64(sum.sqrt())
-        })
-        .collect()
+/// `sqrt(Σ c²)` per element, summed in f64 in the order of the components,
+/// into `out`: the magnitude where the fused kernel does not apply.
+fn magnitude_of<O: Element>(components: &[Vec<O>], out: &mut [O]) {
+    for (k, o) in out.iter_mut().enumerate() {
+        let sum: f64 = components.iter().map(|c| c[k].to_f64().powi(2)).sum();
+        *o = O::from_f64(sum.sqrt());
+    }
 }
 
-/// Streams `data` through the device slab by slab, two slabs in flight.
+/// Streams `data` through the device slab by slab, two slabs in flight,
+/// reading each slab's results back into `outputs`.
 fn stream<O: Element, I: Input>(
     ctx: &GpuContext,
-    plan: &Plan,
     data: &[I],
     recording: &mut Recording<'_>,
-) -> Result<Vec<Vec<O>>> {
+    outputs: &mut [&mut [O]],
+) -> Result<()> {
     let slabs = recording.slabs(0)?;
     let coef_bytes = recording.coefs().byte_len(recording.kind().stored);
     if coef_bytes > ctx.limits.max_buffer_size {
@@ -217,13 +238,12 @@ fn stream<O: Element, I: Input>(
             limit: ctx.limits.max_buffer_size,
         });
     }
-    let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; recording.kind().outputs(plan)];
     let mut ws = ctx.take_workspace();
     ctx.scoped("computing a gradient", || {
-        stream_slabs(ctx, data, &slabs, recording, &mut ws, &mut outputs)
+        stream_slabs(ctx, data, &slabs, recording, &mut ws, outputs)
     })?;
     ctx.return_workspace(ws);
-    Ok(outputs)
+    Ok(())
 }
 
 /// A slab submitted and not yet read back.
@@ -242,7 +262,7 @@ fn stream_slabs<O: Element, I: Input>(
     slabs: &SlabPlan,
     recording: &mut Recording<'_>,
     ws: &mut Workspace,
-    outputs: &mut [Vec<O>],
+    outputs: &mut [&mut [O]],
 ) -> Result<()> {
     use wgpu::BufferUsages as U;
     let kind = *recording.kind();
@@ -306,7 +326,7 @@ fn read_slab<O: Element>(
     ctx: &GpuContext,
     set: &SlabBuffers,
     done: InFlight,
-    outputs: &mut [Vec<O>],
+    outputs: &mut [&mut [O]],
 ) -> Result<()> {
     let mut dsts: Vec<&mut [O]> = outputs
         .iter_mut()
