@@ -15,8 +15,8 @@ job JOB.json -- for `ndgrad bench` (cli/src/bench/peers.rs), which embeds
     ndgrad's `gpu resident` row). The first call is the warm-up; its results
     are saved as OUT0.npy, OUT1.npy, ... in the input's dtype, so that the
     bench checks the peer against the reference too. Prints one JSON line:
-    the median time of the timed calls, the library's version and the device
-    it ran on.
+    the median, fastest and slowest time of the timed calls, the library's
+    version and the device it ran on.
 
 array ARRAY.npy [--edge-order N] [--nonuniform] [--reps N] [--serve] -- for
     benches/cpu_vs_numpy.rs, which starts it once per case on the array it
@@ -130,7 +130,8 @@ def run_job(path):
         sync()
         times.append(time.perf_counter() - t)
     times.sort()
-    print(json.dumps({"median_s": times[len(times) // 2], "version": version, "device": device}))
+    print(json.dumps({"median_s": times[len(times) // 2], "min_s": times[0], "max_s": times[-1],
+                      "version": version, "device": device}))
 
 
 def run_array(args):

@@ -1106,9 +1106,10 @@ fn argument_errors_are_one_line_with_exit_code_2() {
     }
 }
 
-/// `ndgrad bench` reports the fused-kernel, per-axis, magnitude and u16-input
-/// rows beside the plain ones, each checked against the reference (a
-/// measured row has a max error), and writes them as JSON. The GPU rows are
+/// `ndgrad bench` reports the fused-kernel, per-axis, magnitude, u16-input
+/// and into-buffers rows beside the plain ones, each checked against the
+/// reference (a measured row has a max error), with the spread of its runs,
+/// and writes them as JSON. The GPU rows are
 /// required under NDGRAD_REQUIRE_GPU=1 (as in CI).
 #[test]
 fn bench_reports_the_fused_magnitude_and_compact_input_rows() {
@@ -1148,8 +1149,22 @@ fn bench_reports_the_fused_magnitude_and_compact_input_rows() {
         assert!(r["max_error"].as_f64().unwrap() < 0.1, "{r}");
         r.clone()
     };
-    for backend in ["cpu", "cpu magnitude", "cpu u16"] {
-        measured(backend);
+    for backend in ["cpu", "cpu into", "cpu magnitude", "cpu u16"] {
+        // Timed rows report their fastest and slowest run around the median.
+        let r = measured(backend);
+        let [min, median, max] = ["min_s", "median_s", "max_s"].map(|k| r[k].as_f64().unwrap());
+        assert!(min <= median && median <= max, "{r}");
+    }
+    assert!(
+        row("cpu into").unwrap()["note"]
+            .as_str()
+            .unwrap()
+            .ends_with("x memcpy bandwidth"),
+        "{rows:?}"
+    );
+    for backend in ["cpu memcpy", "cpu fresh pages"] {
+        let r = row(backend).unwrap_or_else(|| panic!("no {backend} row in {rows:?}"));
+        assert!(r["min_s"].as_f64().unwrap() > 0.0, "{r}");
     }
     let gpu_required = std::env::var_os("NDGRAD_REQUIRE_GPU").is_some_and(|v| v == "1");
     if gpu_required || row("gpu end to end").is_some_and(|r| r["median_s"].is_number()) {

@@ -31,8 +31,13 @@
 //!   of the outputs, so they need no synchronisation. Small inputs run on
 //!   the calling thread.
 //! * **Outputs** are allocated zero-filled (fresh pages from `calloc`) and
-//!   advised onto huge pages; [`gradient_into`] writes into the caller's
-//!   buffers instead, for loops that can reuse them.
+//!   advised onto huge pages. Their cost is the kernel zeroing each fresh
+//!   page on first touch (done by the worker that writes it, in parallel),
+//!   which leaves the page in cache, so they are written with ordinary
+//!   stores. [`gradient_into`] writes into the caller's buffers instead, for
+//!   loops that can reuse them; those are cold, so large ones are streamed
+//!   to memory with non-temporal stores, which skip reading each line
+//!   before overwriting it.
 //!
 //! BENCHMARKS.md has the measurements behind each choice.
 //!
@@ -100,7 +105,7 @@ pub fn gradient<O: Element, I: Input, D: Dimension>(
         .map(|_| output_buffer(plan.len()))
         .collect();
     let mut slices: Vec<&mut [O]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
-    gradient_into(plan, f, &mut slices);
+    components(plan, f, &mut slices, Outputs::Fresh);
     outputs
 }
 
@@ -129,6 +134,24 @@ pub fn gradient_into<O: Element, I: Input, D: Dimension>(
     f: ArrayView<'_, I, D>,
     outputs: &mut [&mut [O]],
 ) {
+    components(plan, f, outputs, Outputs::Reused);
+}
+
+/// Whether the output buffers were just allocated (their pages untouched)
+/// or are the caller's, most likely written before.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outputs {
+    Fresh,
+    Reused,
+}
+
+/// [`gradient_into`], told what kind of buffers it writes.
+fn components<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+    outputs: &mut [&mut [O]],
+    kind: Outputs,
+) {
     assert_eq!(plan.shape, f.shape(), "the plan is for another shape");
     assert_eq!(outputs.len(), plan.axes.len(), "one output per axis");
     assert!(
@@ -139,7 +162,7 @@ pub fn gradient_into<O: Element, I: Input, D: Dimension>(
         return;
     }
     let sink = Sink::Components(outputs.iter_mut().map(|o| OutPtr(o.as_mut_ptr())).collect());
-    execute(plan, f.into_dyn(), &sink);
+    execute(plan, f.into_dyn(), &sink, kind);
 }
 
 /// The gradient magnitude `sqrt(Σₖ (∂f/∂xₖ)²)` over the plan's axes, in C
@@ -172,7 +195,7 @@ pub fn magnitude<O: Element, I: Input, D: Dimension>(
     f: ArrayView<'_, I, D>,
 ) -> Vec<O> {
     let mut out = output_buffer(plan.len());
-    magnitude_into(plan, f, &mut out);
+    magnitude_of(plan, f, &mut out, Outputs::Fresh);
     out
 }
 
@@ -187,6 +210,16 @@ pub fn magnitude_into<O: Element, I: Input, D: Dimension>(
     plan: &Plan,
     f: ArrayView<'_, I, D>,
     out: &mut [O],
+) {
+    magnitude_of(plan, f, out, Outputs::Reused);
+}
+
+/// [`magnitude_into`], told what kind of buffer it writes.
+fn magnitude_of<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+    out: &mut [O],
+    kind: Outputs,
 ) {
     assert_eq!(plan.shape, f.shape(), "the plan is for another shape");
     assert_eq!(
@@ -206,13 +239,18 @@ pub fn magnitude_into<O: Element, I: Input, D: Dimension>(
         plan,
         f.into_dyn(),
         &Sink::Magnitude(OutPtr(out.as_mut_ptr())),
+        kind,
     );
 }
 
 /// Runs the traversal over `f`, reading it the cheapest way its layout and
 /// type allow, computing in `O::Compute`.
-fn execute<O: Element, I: Input>(plan: &Plan, f: ArrayViewD<'_, I>, sink: &Sink<O>) {
-    let traversal = Traversal::<O::Compute>::new(plan);
+fn execute<O: Element, I: Input>(plan: &Plan, f: ArrayViewD<'_, I>, sink: &Sink<O>, kind: Outputs) {
+    let outputs = match sink {
+        Sink::Components(outs) => outs.len(),
+        Sink::Magnitude(_) => 1,
+    };
+    let traversal = Traversal::<O::Compute>::new(plan).streaming(outputs, kind == Outputs::Reused);
     let walk = Walk::memory_order(&f);
     let inner_stride = *f.strides().last().expect("a plan with axes has ndim ≥ 1");
     if let (1, Some(view)) = (inner_stride, view_as::<O::Compute, I>(&f)) {
@@ -276,5 +314,52 @@ fn advise_huge_pages<T>(buffer: &[T]) {
     // is an optimisation, so its result is ignored.
     unsafe {
         libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array3, Axis};
+
+    use super::*;
+    use crate::{EdgeOrder, GradientOptions};
+
+    /// `gradient_into` and `magnitude_into` stream outputs this large to
+    /// memory (non-temporal stores); `gradient` and `magnitude` write fresh
+    /// outputs with ordinary stores. Both give the same bits, whatever the
+    /// alignment of the caller's buffers and the length of the rows, for
+    /// inputs read in place and through slab copies (a transpose).
+    #[test]
+    fn streamed_outputs_equal_fresh_ones() {
+        // 176 × 255 × 257 f32: three outputs of 44 MiB (streamed), rows of
+        // odd length so that row starts take every alignment.
+        let f = Array3::from_shape_fn((176, 255, 257), |(i, j, k)| {
+            ((i * 31 + j * 17 + k * 7) % 101) as f32 * 0.25 - (k as f32).sqrt()
+        });
+        let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits());
+        for edge_order in [EdgeOrder::First, EdgeOrder::Second] {
+            let opts = GradientOptions::new().edge_order(edge_order);
+            for view in [f.view(), f.t()] {
+                let plan = Plan::new(view.shape(), &opts).unwrap();
+                let fresh: Vec<Vec<f32>> = gradient(&plan, view);
+                // One element in, so no output starts 16-byte aligned.
+                let mut buffers: Vec<Vec<f32>> =
+                    (0..3).map(|_| vec![f32::NAN; plan.len() + 1]).collect();
+                let mut outputs: Vec<&mut [f32]> =
+                    buffers.iter_mut().map(|b| &mut b[1..]).collect();
+                gradient_into(&plan, view, &mut outputs);
+                for (into, fresh) in outputs.iter().zip(&fresh) {
+                    assert!(same(into, fresh));
+                }
+            }
+            // Three times the planes, so that the one magnitude output
+            // (132 MiB) is streamed too.
+            let big = ndarray::concatenate(Axis(0), &[f.view(), f.view(), f.view()]).unwrap();
+            let plan = Plan::new(big.shape(), &opts).unwrap();
+            let fresh: Vec<f32> = magnitude(&plan, big.view());
+            let mut into = vec![f32::NAN; plan.len() + 1];
+            magnitude_into(&plan, big.view(), &mut into[1..]);
+            assert!(same(&into[1..], &fresh));
+        }
     }
 }

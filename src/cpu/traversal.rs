@@ -8,7 +8,7 @@ use ndarray::{ArrayViewD, Axis, Slice};
 use rayon::prelude::*;
 
 use super::kernels::{difference, weighted, AxisStencil, WeightLayout};
-use super::sink::{row_as, Sink};
+use super::sink::{self, row_as, Sink};
 use super::slab;
 use super::source::{Lanes, SlabLanes};
 use crate::element::{same_type, Element, Input};
@@ -32,6 +32,15 @@ const REUSED_WEIGHTS_ROWS: usize = 4;
 /// big enough that the halo planes are a small overhead, small enough to
 /// stay in the last-level cache while the task computes on it.
 const SLAB_BYTES: usize = 8 << 20;
+/// Reused outputs totalling at least this many bytes are written with
+/// non-temporal stores ([`sink::stream`]; see [`Traversal::streaming`]):
+/// large enough that they do not stay in a (shared) last-level cache from
+/// one call to the next (BENCHMARKS.md, "Fresh outputs").
+const STREAM_ABOVE: usize = 128 << 20;
+/// The longest row part (in bytes) that is computed into a small buffer and
+/// then streamed to its output: it stays in the first-level cache between
+/// the two.
+const STREAM_ROW_BYTES: usize = 32 << 10;
 
 /// One requested axis, ready to run.
 enum AxisWork<'p, T> {
@@ -73,6 +82,8 @@ pub(super) struct Traversal<'p, T> {
     axes: Vec<AxisWork<'p, T>>,
     /// How far the taps reach along axis 0 (0 when it is not requested).
     reach_axis0: usize,
+    /// Whether to stream large outputs to memory (see [`STREAM_ABOVE`]).
+    stream: bool,
     /// Whether the CPU running this has AVX2.
     #[cfg(target_arch = "x86_64")]
     avx2: bool,
@@ -122,9 +133,23 @@ impl<'p, T: Element> Traversal<'p, T> {
             out_strides,
             axes,
             reach_axis0,
+            stream: false,
             #[cfg(target_arch = "x86_64")]
             avx2: std::arch::is_x86_feature_detected!("avx2"),
         }
+    }
+
+    /// Streams the `outputs` output buffers to memory with non-temporal
+    /// stores when they total at least [`STREAM_ABOVE`] bytes and were
+    /// `written_before`: buffers a caller reuses are cold, so each line would
+    /// otherwise be read from memory before it is overwritten. Fresh outputs
+    /// are not streamed: their pages were just zeroed by the kernel on first
+    /// touch, so their lines are in cache already and ordinary stores are
+    /// cheaper (BENCHMARKS.md, "Fresh outputs").
+    pub(super) fn streaming(mut self, outputs: usize, written_before: bool) -> Self {
+        let bytes = self.rows * self.row_len * std::mem::size_of::<T>() * outputs;
+        self.stream = written_before && bytes >= STREAM_ABOVE;
+        self
     }
 
     /// How many planes (index ranges along axis 0) each slab task takes, when
@@ -299,7 +324,12 @@ impl<'p, T: Element> Traversal<'p, T> {
         // One derivative row in the compute type, when it is not written
         // straight into an output: rounded to `O` (`f16`), or squared.
         let magnitude = matches!(sink, Sink::Magnitude(_));
-        let scratch_len = if magnitude || !same_type::<O, T>() {
+        // Large reused outputs in the compute type are computed into
+        // `scratch` and streamed to memory from there (see `streaming`).
+        let stream = self.stream
+            && same_type::<O, T>()
+            && cols.len() * std::mem::size_of::<T>() <= STREAM_ROW_BYTES;
+        let scratch_len = if magnitude || stream || !same_type::<O, T>() {
             cols.len()
         } else {
             0
@@ -329,6 +359,10 @@ impl<'p, T: Element> Traversal<'p, T> {
                         // lives: it is dropped before the next row.
                         let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
                         match row_as::<T, O>(out) {
+                            Some(out) if stream => {
+                                self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
+                                sink::stream(out, &scratch);
+                            }
                             Some(out) => self.derivative(work, &at, lanes, &mut buffers, out),
                             None => {
                                 self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
@@ -350,12 +384,25 @@ impl<'p, T: Element> Traversal<'p, T> {
                     // SAFETY: as for the components above (the buffer is
                     // checked in `magnitude_into`).
                     let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
-                    for (o, &s) in out.iter_mut().zip(&sum) {
-                        *o = O::from_compute(s.sqrt());
+                    match row_as::<T, O>(out) {
+                        Some(out) if stream => {
+                            for (o, &s) in scratch.iter_mut().zip(&sum) {
+                                *o = s.sqrt();
+                            }
+                            sink::stream(out, &scratch);
+                        }
+                        _ => {
+                            for (o, &s) in out.iter_mut().zip(&sum) {
+                                *o = O::from_compute(s.sqrt());
+                            }
+                        }
                     }
                 }
             }
             self.advance(walk, &mut index, &mut in_offset, &mut out_offset);
+        }
+        if stream {
+            sink::stream_fence();
         }
     }
 

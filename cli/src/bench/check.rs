@@ -3,13 +3,12 @@
 //! result is checked before it is timed (a mismatch is reported loudly and
 //! never timed).
 
-use std::time::Duration;
-
 use ndarray::ArrayD;
 use ndgrad::Element;
 
 use super::row::{row_of, Row, Timing};
 use super::suite::{Case, Inputs};
+use super::timing::Times;
 
 /// What results of one case are checked against: the reference of what
 /// they compute, the tolerance, and the bytes a run moves (for the rates).
@@ -32,7 +31,7 @@ impl<T: Element> Checker<'_, T> {
         &self,
         backend: &str,
         result: Result<Vec<ArrayD<T>>, String>,
-        time: &dyn Fn() -> Duration,
+        time: &dyn Fn() -> Times,
     ) -> Row {
         let case = self.case;
         let row = |timing: Option<&Timing>, note: String| {
@@ -45,7 +44,7 @@ impl<T: Element> Checker<'_, T> {
                 let tol = self.tol;
                 if err <= tol {
                     let timing = Timing {
-                        median: time(),
+                        times: time(),
                         max_error: err,
                     };
                     row(Some(&timing), String::new())

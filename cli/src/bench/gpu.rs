@@ -12,7 +12,7 @@ use ndgrad::{Backend, Element, GradientOptions};
 use super::check::Checker;
 use super::row::{row_of, Row, Timing};
 use super::suite::Case;
-use super::timing::time_median;
+use super::timing::{time_runs, Times};
 
 /// The GPU rows of one case. The end-to-end result is checked against the
 /// reference first; on a mismatch no GPU row is timed.
@@ -24,7 +24,7 @@ pub(super) fn rows<T: Element>(
 ) -> Vec<Row> {
     let gpu_opts = opts.clone().backend(Backend::Gpu);
     let result = ndgrad::gradient(f, &gpu_opts).map_err(|e| e.to_string());
-    let time = || time_median(repeat, || ndgrad::gradient(f, &gpu_opts));
+    let time = || time_runs(repeat, || ndgrad::gradient(f, &gpu_opts));
     let mut rows = vec![checker.row("gpu end to end", result, &time)];
     if rows[0].median_s.is_none() {
         // Skipped or a mismatch: nothing else is timed.
@@ -54,7 +54,7 @@ pub(super) fn rows<T: Element>(
                 match per_axis.time_kernels(f, opts, repeat) {
                     Ok(p) => {
                         let result = per_axis.gradient(f, opts).map_err(|e| e.to_string());
-                        let mut row = checker.row(name, result, &|| p.gradient);
+                        let mut row = checker.row(name, result, &|| Times::median_only(p.gradient));
                         if row.median_s.is_some() {
                             row.note = kernels(&p).into();
                         }
@@ -119,7 +119,11 @@ fn resident_row<T: Element>(
     let name = "gpu resident";
     let on_gpu = match ctx.upload(f) {
         Ok(a) => a,
-        Err(e) => return checker.row(name, Err(e.to_string()), &|| Duration::ZERO),
+        Err(e) => {
+            return checker.row(name, Err(e.to_string()), &|| {
+                Times::median_only(Duration::ZERO)
+            })
+        }
     };
     let run = || {
         let g = ctx.gradient_resident::<T, T>(&on_gpu, opts)?;
@@ -133,7 +137,7 @@ fn resident_row<T: Element>(
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(|e| e.to_string());
-    let mut row = checker.row(name, result, &|| time_median(repeat, run));
+    let mut row = checker.row(name, result, &|| time_runs(repeat, run));
     if row.median_s.is_some() {
         row.note = "upload once; gradient_resident + synchronize".into();
     }
@@ -150,7 +154,7 @@ fn kernel_row<T>(
     note: String,
 ) -> Row {
     let timing = median.map(|median| Timing {
-        median,
+        times: Times::median_only(median),
         max_error: 0.0,
     });
     row_of(
@@ -167,7 +171,7 @@ fn kernel_row<T>(
 /// its rates count the `moved` bytes.
 fn baseline_row(case: &Case, backend: &str, median: Duration, moved: u64, note: String) -> Row {
     let timing = Timing {
-        median,
+        times: Times::median_only(median),
         max_error: 0.0,
     };
     row_of(case, backend, false, Some(&timing), moved as f64, note)

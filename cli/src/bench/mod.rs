@@ -4,7 +4,8 @@
 //! computed once by the reference. Every other backend's result is checked
 //! against it before that backend is timed: a mismatch is reported loudly, is
 //! never timed, and makes the command fail. Times are medians over `--repeat`
-//! runs after one warm-up; ratios compare rows of the same case, measured in
+//! runs after one warm-up, with the fastest and slowest run beside them;
+//! ratios compare rows of the same case, measured in
 //! the same process minutes apart, which is what makes them meaningful on a
 //! shared, noisy machine.
 //!
@@ -18,7 +19,8 @@
 //! - `row`: a row of the table and its JSON record;
 //! - `adapter`: the GPU adapter, for the header and the records;
 //! - `suite`: the cases, and the arrays of each;
-//! - `timing`: warm-up and median, and the memcpy yardstick;
+//! - `timing`: warm-up, median and spread, the memcpy yardstick and the
+//!   cost of fresh pages;
 //! - `args`: the options.
 
 mod adapter;
@@ -33,10 +35,12 @@ mod table;
 mod timing;
 mod variants;
 
+use std::cell::RefCell;
 use std::time::Duration;
 
+use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::{ReadableElement, WritableElement};
-use ndgrad::{Backend, Element};
+use ndgrad::{Backend, Element, Plan};
 
 pub use args::BenchArgs;
 use args::{BenchBackend, Dtype};
@@ -44,7 +48,7 @@ use check::{tolerance, Checker};
 use peers::Peer;
 use row::{row_of, Row, Timing};
 use suite::{inputs, Case};
-use timing::{memcpy_baseline, time_median};
+use timing::{fresh_pages, memcpy_baseline, time_runs, Times};
 
 /// Runs the bench: the suite, the table on stdout, optionally JSON.
 pub fn run(args: &BenchArgs) -> Result<(), String> {
@@ -96,7 +100,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The rows of one case: the reference, the CPU and its memcpy yardstick,
+/// The rows of one case: the reference, the CPU (fresh outputs and reused
+/// ones), its memcpy yardstick and the cost of its fresh pages,
 /// the GPU rows, the variants and the peers, each checked, then compared.
 fn run_case<T>(
     case: &Case,
@@ -127,7 +132,7 @@ where
     if args.backends.contains(&BenchBackend::Reference) {
         let opts = inputs.opts.clone().backend(Backend::Reference);
         let time = || {
-            time_median(repeat, || {
+            time_runs(repeat, || {
                 ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts)
             })
         };
@@ -139,11 +144,12 @@ where
             let result =
                 ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts).map_err(|e| e.to_string());
             let time = || {
-                time_median(repeat, || {
+                time_runs(repeat, || {
                     ndgrad::gradient_as::<T, _, _, _>(&inputs.f, &opts)
                 })
             };
             rows.push(checker.row("cpu", result, &time));
+            rows.push(cpu_into_row(case, &inputs.f, &opts, repeat, &checker)?);
         }
         let copy = memcpy_baseline::<T>(case.len() * (1 + inputs.naxes), repeat);
         rows.push(row_of(
@@ -151,12 +157,26 @@ where
             "cpu memcpy",
             false,
             Some(&Timing {
-                median: copy,
+                times: copy,
                 max_error: 0.0,
             }),
             checker.bytes,
             "same bytes, all threads".into(),
         ));
+        if cpu.is_ok() {
+            let outputs = (case.len() * inputs.naxes * std::mem::size_of::<T>()) as f64;
+            rows.push(row_of(
+                case,
+                "cpu fresh pages",
+                false,
+                Some(&Timing {
+                    times: fresh_pages::<T>(inputs.naxes, case.len(), repeat),
+                    max_error: 0.0,
+                }),
+                outputs,
+                "the cpu row's output pages faulted in alone".into(),
+            ));
+        }
     }
     if args.backends.contains(&BenchBackend::Gpu) && gpu_ok {
         // The kernel-only row runs the same kernels as the end-to-end row,
@@ -179,8 +199,8 @@ where
     for (peer, found) in peers {
         if let Ok(python) = found {
             let (result, median, device) = match python.run(&inputs, case, repeat) {
-                Ok((arrays, median, device)) => (Ok(arrays), median, device),
-                Err(e) => (Err(e), Duration::ZERO, String::new()),
+                Ok((arrays, times, device)) => (Ok(arrays), times, device),
+                Err(e) => (Err(e), Times::median_only(Duration::ZERO), String::new()),
             };
             let mut row = checker.row(peer.module(), result, &|| median);
             if *peer != BenchBackend::Numpy {
@@ -198,4 +218,44 @@ where
     }
     ratios::ratios(&mut rows);
     Ok(rows)
+}
+
+/// The `cpu into` row: `ndgrad::cpu::gradient_into` writing into buffers
+/// allocated once and already written by the previous run (the warm-up
+/// writes them first), so no page is faulted in while it is timed: the
+/// gradient's own cost, beside the `cpu` row's fresh outputs. Its result is
+/// checked against the reference like every other row's.
+fn cpu_into_row<T: Element>(
+    case: &Case,
+    f: &ArrayD<T>,
+    opts: &ndgrad::GradientOptions,
+    repeat: usize,
+    checker: &Checker<'_, T>,
+) -> Result<Row, String> {
+    let plan = Plan::new(f.shape(), opts).map_err(|e| format!("{}: {e}", case.label()))?;
+    let zeros = || -> Vec<Vec<T>> {
+        (0..plan.axes.len())
+            .map(|_| vec![T::from_f64(0.0); plan.len()])
+            .collect()
+    };
+    let run = |buffers: &mut Vec<Vec<T>>| {
+        let mut outputs: Vec<&mut [T]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
+        ndgrad::cpu::gradient_into(&plan, f.view(), &mut outputs);
+    };
+    let mut checked = zeros();
+    run(&mut checked);
+    let result = checked
+        .into_iter()
+        .map(|v| ArrayD::from_shape_vec(IxDyn(f.shape()), v).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, String>>();
+    let buffers = RefCell::new(Vec::new());
+    let time = || {
+        let mut buffers = buffers.borrow_mut();
+        *buffers = zeros();
+        let times = time_runs(repeat, || run(&mut buffers));
+        // Freed before the next row is timed.
+        *buffers = Vec::new();
+        times
+    };
+    Ok(checker.row("cpu into", result, &time))
 }

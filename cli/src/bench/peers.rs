@@ -12,6 +12,7 @@ use ndgrad::{AxisSpacing, Element, Spacing};
 
 use super::args::BenchBackend;
 use super::suite::{Case, Inputs};
+use super::timing::Times;
 
 /// The Python timer of the peers, shared with `benches/cpu_vs_numpy.rs`;
 /// run as `python3 -c PEER_BENCH job JOB.json`.
@@ -57,14 +58,14 @@ impl Peer {
         })
     }
 
-    /// Saves the case, runs the peer on it, and reads its result, median
-    /// time and device back.
+    /// Saves the case, runs the peer on it, and reads its result, times
+    /// (median, fastest, slowest) and device back.
     pub(super) fn run<T>(
         &self,
         inputs: &Inputs<T>,
         case: &Case,
         repeat: usize,
-    ) -> Result<(Vec<ArrayD<T>>, Duration, String), String>
+    ) -> Result<(Vec<ArrayD<T>>, Times, String), String>
     where
         T: Element + WritableElement + ReadableElement,
     {
@@ -120,6 +121,12 @@ impl Peer {
         let median = report["median_s"]
             .as_f64()
             .ok_or(format!("{module} report has no median"))?;
+        let seconds = |key: &str| report[key].as_f64().map(Duration::from_secs_f64);
+        let times = Times {
+            median: Duration::from_secs_f64(median),
+            min: seconds("min_s"),
+            max: seconds("max_s"),
+        };
         let device = report["device"].as_str().unwrap_or("?").to_string();
         let arrays = (0..inputs.naxes)
             .map(|i| {
@@ -128,6 +135,6 @@ impl Peer {
                     .map_err(|e| format!("cannot read {module}'s result {path}: {e}"))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        Ok((arrays, Duration::from_secs_f64(median), device))
+        Ok((arrays, times, device))
     }
 }

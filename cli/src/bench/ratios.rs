@@ -7,7 +7,7 @@ use super::row::Row;
 /// Fills `vs CPU` and `vs numpy` (how many times faster than that row) for
 /// the rows computing the case's own request, and the notes of the rows
 /// measured against a baseline or a sibling:
-/// - `cpu`: its fraction of the memcpy's bandwidth;
+/// - `cpu`, `cpu into`: their fraction of the memcpy's bandwidth;
 /// - `gpu kernel`, `gpu per-axis kernel`: their fraction of the copy
 ///   kernel's bandwidth (same bytes counted);
 /// - `gpu end to end`: its time over upload plus download alone;
@@ -34,7 +34,7 @@ pub(super) fn ratios(rows: &mut [Row]) {
             r.vs_numpy = numpy.map(|n| n / t);
         }
         let note = match r.backend.as_str() {
-            "cpu" => memcpy.map(|b| format!("{:.2}x memcpy bandwidth", b / t)),
+            "cpu" | "cpu into" => memcpy.map(|b| format!("{:.2}x memcpy bandwidth", b / t)),
             "gpu kernel" | "gpu per-axis kernel" => copy_kernel.map(|b| {
                 let which = r.note.split(';').next().unwrap_or_default().to_string();
                 format!("{which}; {:.2}x copy kernel bandwidth", b / t)

@@ -1,12 +1,11 @@
 //! A row of the `ndgrad bench` table (and its JSON record), and how one is
 //! made from a case and a timing.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::adapter;
 use super::suite::Case;
+use super::timing::Times;
 
 /// One row of the table, and one JSON record.
 #[derive(Debug, Clone, Serialize)]
@@ -16,6 +15,10 @@ pub(super) struct Row {
     pub(super) params: Case,
     pub(super) backend: String,
     pub(super) median_s: Option<f64>,
+    /// The fastest and slowest timed run (absent when only a median is
+    /// known, as for the GPU timer's rows).
+    pub(super) min_s: Option<f64>,
+    pub(super) max_s: Option<f64>,
     pub(super) melem_per_s: Option<f64>,
     pub(super) effective_gb_s: Option<f64>,
     pub(super) vs_cpu: Option<f64>,
@@ -48,9 +51,11 @@ pub(super) fn row_of(
         case: case.label(),
         params: case.clone(),
         backend: backend.into(),
-        median_s: timing.map(|t| t.median.as_secs_f64()),
-        melem_per_s: timing.map(|t| elems / t.median.as_secs_f64() / 1e6),
-        effective_gb_s: timing.map(|t| bytes / t.median.as_secs_f64() / 1e9),
+        median_s: timing.map(|t| t.times.median.as_secs_f64()),
+        min_s: timing.and_then(|t| t.times.min).map(|d| d.as_secs_f64()),
+        max_s: timing.and_then(|t| t.times.max).map(|d| d.as_secs_f64()),
+        melem_per_s: timing.map(|t| elems / t.times.median.as_secs_f64() / 1e6),
+        effective_gb_s: timing.map(|t| bytes / t.times.median.as_secs_f64() / 1e9),
         vs_cpu: None,
         vs_numpy: None,
         max_error: timing.filter(|_| computes).map(|t| t.max_error),
@@ -66,8 +71,8 @@ pub(super) fn row_of(
 
 /// What a timed backend hands back for one case.
 pub(super) struct Timing {
-    /// The median of the timed runs.
-    pub(super) median: Duration,
+    /// The median (and spread) of the timed runs.
+    pub(super) times: Times,
     /// The largest error of the checked result (0 for a baseline).
     pub(super) max_error: f64,
 }

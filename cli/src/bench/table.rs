@@ -28,7 +28,7 @@ pub(super) fn print_header(
     let (gpu_line, gpu_ok) = adapter::header();
     println!("{gpu_line}");
     println!(
-        "times are medians after a warm-up; vs CPU / vs numpy = how many times faster than that row; \
+        "times are medians after a warm-up, with the fastest (min) and slowest (max) run beside them; vs CPU / vs numpy = how many times faster than that row; \
          effective GB/s counts the input read once and each output written once"
     );
     println!();
@@ -54,6 +54,8 @@ pub(super) fn print_table(rows: &[Row]) {
         "case",
         "backend",
         "median time",
+        "min",
+        "max",
         "Melem/s",
         "eff. GB/s",
         "vs CPU",
@@ -61,7 +63,7 @@ pub(super) fn print_table(rows: &[Row]) {
         "max error",
         "notes",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             let num =
@@ -70,6 +72,8 @@ pub(super) fn print_table(rows: &[Row]) {
                 r.case.clone(),
                 r.backend.clone(),
                 r.median_s.map_or("-".into(), format_time),
+                r.min_s.map_or("-".into(), format_time),
+                r.max_s.map_or("-".into(), format_time),
                 num(r.melem_per_s, 1),
                 num(r.effective_gb_s, 2),
                 r.vs_cpu.map_or("-".into(), |v| format!("{v:.2}x")),
@@ -88,7 +92,7 @@ pub(super) fn print_table(rows: &[Row]) {
     let line = |row: &[String]| {
         let mut s = String::new();
         for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            if i > 1 && i < 8 {
+            if i > 1 && i < row.len() - 1 {
                 s.push_str(&format!("{c:>w$}  "));
             } else {
                 s.push_str(&format!("{c:<w$}  "));

@@ -7,7 +7,7 @@ use super::args::{BenchArgs, BenchBackend};
 use super::check::{tolerance, Checker};
 use super::row::Row;
 use super::suite::{Case, Inputs};
-use super::timing::time_median;
+use super::timing::time_runs;
 
 /// The same case computed two other ways, each checked against the
 /// reference of what it computes:
@@ -56,7 +56,7 @@ where
         bytes: (2 * case.len() * elem) as f64,
     };
     for &(name, backend) in &backends {
-        let time = || time_median(repeat, || magnitude(backend));
+        let time = || time_runs(repeat, || magnitude(backend));
         let result = magnitude(backend).map_err(|e| e.to_string());
         let mut row = checker.row(&format!("{name} magnitude"), result, &time);
         row.comparable = false;
@@ -81,7 +81,7 @@ where
             "gpu" => "gpu u16 end to end",
             _ => "cpu u16",
         };
-        let time = || time_median(repeat, || u16_gradient(backend));
+        let time = || time_runs(repeat, || u16_gradient(backend));
         let result = u16_gradient(backend).map_err(|e| e.to_string());
         let mut row = checker.row(label, result, &time);
         row.comparable = false;
