@@ -65,13 +65,19 @@ impl Stored {
 
 /// The element type of the input as the GPU holds it; picks the input
 /// prelude. 8- and 16-bit types are packed into `u32` words (WGSL has no
-/// narrower storage types) and unpacked by index in the shader.
+/// narrower storage types) and unpacked by index in the shader; 64-bit
+/// integers are read as pairs of `u32` words (WGSL has no 64-bit integers)
+/// and converted by `shaders/int_f32.wgsl` or `shaders/int_f64.wgsl`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum InputKind {
+    I8,
     U8,
     U16,
     I16,
+    U32,
     I32,
+    I64,
+    U64,
     F16,
     F32,
     F64,
@@ -81,23 +87,28 @@ impl InputKind {
     /// The kind of the input type `I`.
     pub(crate) fn of<I: Input>() -> InputKind {
         match I::NUMPY_NAME {
+            "int8" => InputKind::I8,
             "uint8" => InputKind::U8,
             "uint16" => InputKind::U16,
             "int16" => InputKind::I16,
+            "uint32" => InputKind::U32,
             "int32" => InputKind::I32,
+            "int64" => InputKind::I64,
+            "uint64" => InputKind::U64,
             "float16" => InputKind::F16,
             "float32" => InputKind::F32,
-            _ => InputKind::F64,
+            "float64" => InputKind::F64,
+            other => unreachable!("every Input has a kind; {other} has none"),
         }
     }
 
     /// Bytes per element.
     pub(crate) fn size(self) -> u64 {
         match self {
-            InputKind::U8 => 1,
+            InputKind::I8 | InputKind::U8 => 1,
             InputKind::U16 | InputKind::I16 | InputKind::F16 => 2,
-            InputKind::I32 | InputKind::F32 => 4,
-            InputKind::F64 => 8,
+            InputKind::U32 | InputKind::I32 | InputKind::F32 => 4,
+            InputKind::I64 | InputKind::U64 | InputKind::F64 => 8,
         }
     }
 
@@ -109,11 +120,15 @@ impl InputKind {
 
     /// Every kind, for tests that visit them all.
     #[cfg(test)]
-    pub(crate) const ALL: [InputKind; 7] = [
+    pub(crate) const ALL: [InputKind; 11] = [
+        InputKind::I8,
         InputKind::U8,
         InputKind::U16,
         InputKind::I16,
+        InputKind::U32,
         InputKind::I32,
+        InputKind::I64,
+        InputKind::U64,
         InputKind::F16,
         InputKind::F32,
         InputKind::F64,
@@ -131,5 +146,16 @@ mod tests {
         assert_eq!(InputKind::F16.buffer_bytes(4), 8);
         assert_eq!(InputKind::F64.buffer_bytes(3), 24);
         assert_eq!(InputKind::U8.buffer_bytes(0), 4);
+        assert_eq!(InputKind::I8.buffer_bytes(5), 8);
+        assert_eq!(InputKind::U64.buffer_bytes(3), 24);
+    }
+
+    #[test]
+    fn every_input_type_has_its_own_kind() {
+        assert_eq!(InputKind::of::<i8>(), InputKind::I8);
+        assert_eq!(InputKind::of::<u32>(), InputKind::U32);
+        assert_eq!(InputKind::of::<i64>(), InputKind::I64);
+        assert_eq!(InputKind::of::<u64>(), InputKind::U64);
+        assert_eq!(InputKind::of::<f64>(), InputKind::F64);
     }
 }
