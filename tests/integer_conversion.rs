@@ -163,7 +163,7 @@ fn assert_exact<I: Integer, O: Output>(got: &[O], want: &[O], values: &[I], what
     for (k, (g, w)) in got.iter().zip(want).enumerate() {
         assert!(
             g.to_f64() == w.to_f64(),
-            "{what}: {} {:?} converted to {} as {:?}, expected {:?}",
+            "{what}: flat {k}: ±({} {:?} as {}) came out as {:?}, expected {:?}",
             I::NUMPY_NAME,
             values[k / 2],
             O::NUMPY_NAME,
