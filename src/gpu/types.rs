@@ -2,6 +2,25 @@
 //! in ([`Stored`]), the type they are computed in ([`Real`]) and the type
 //! the input is held in ([`InputKind`]). Each picks one prelude of
 //! `shaders/`.
+//!
+//! Integer inputs reach `Real` through `shaders/int_f32.wgsl` or
+//! `shaders/int_f64.wgsl`, as numpy's `astype` would convert them:
+//!
+//! * `f64` results (computed in `f64`): 8- to 32-bit integers are exact;
+//!   an `i64` or `u64`, read as its (low, high) `u32` words, is exact up to
+//!   2⁵³ in magnitude and beyond it rounded once to 53 bits, to nearest,
+//!   ties to even.
+//! * `f32` and `f16` results (computed in `f32`): 8- and 16-bit integers are
+//!   exact; `i32`, `u32`, `i64` and `u64` are exact up to 2²⁴ in magnitude
+//!   and beyond it rounded once to 24 bits, to nearest, ties to even. No
+//!   64-bit type is needed, so this path runs without `SHADER_F64`. `f16`
+//!   results are then rounded once more, from `f32`, as every `f16` result
+//!   is.
+//!
+//! Both round by integer operations (the magnitude's top bits, a guard and
+//! a sticky bit, the carry, then the sign), so that forming the float is
+//! exact: WGSL has no 64-bit integers, and lets an inexact integer-to-float
+//! conversion, or an inexact float operation, return either neighbour.
 
 use crate::element::{f16, same_type, Element, Input};
 
