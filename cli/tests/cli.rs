@@ -404,53 +404,38 @@ fn compact_integer_inputs_match_the_library_exactly() {
 /// out from that rule, and differ from the exact derivatives.
 #[test]
 fn int64_beyond_two_to_the_53_gives_numpys_float64() {
-    let scratch = Scratch::new();
-    let path = scratch.input("f.npy");
-    let p53 = 1i64 << 53;
-    let cases: [(&str, Box<dyn Fn()>, [f64; 3]); 3] = [
-        // 2⁵³, 2⁵³ + 1 → 2⁵³ and 2⁵³ + 3 → 2⁵³ + 4 (exact: [1, 1.5, 2]).
-        (
-            "int64 near 2^53",
-            Box::new(|| write_npy(&path, &ndarray::arr1(&[p53, p53 + 1, p53 + 3])).unwrap()),
-            [0.0, 2.0, 4.0],
-        ),
-        // All three round to 2⁶³ (the f64 spacing below it is 1024).
-        (
-            "int64 near i64::MAX",
-            Box::new(|| {
-                write_npy(
-                    &path,
-                    &ndarray::arr1(&[i64::MAX - 2, i64::MAX - 1, i64::MAX]),
-                )
-                .unwrap()
-            }),
-            [0.0, 0.0, 0.0],
-        ),
-        // The f64 spacing below 2⁶⁴ is 2048: u64::MAX and u64::MAX − 1000
-        // round to 2⁶⁴, u64::MAX − 4000 to 2⁶⁴ − 4096 (exact: [−1000,
-        // −2000, −3000]).
-        (
-            "uint64 near u64::MAX",
-            Box::new(|| {
-                write_npy(
-                    &path,
-                    &ndarray::arr1(&[u64::MAX, u64::MAX - 1000, u64::MAX - 4000]),
-                )
-                .unwrap()
-            }),
-            [0.0, -2048.0, -4096.0],
-        ),
-    ];
-    for (what, write, want) in cases {
-        write();
+    fn check<T: ndarray_npy::WritableElement + Clone>(
+        scratch: &Scratch,
+        values: [T; 3],
+        want: [f64; 3],
+    ) {
+        let path = scratch.input("f.npy");
+        write_npy(&path, &ndarray::arr1(&values)).unwrap();
         for backend in ["reference", "cpu", "auto"] {
             let out = gradient_on(backend, &path, &scratch.output("g.npz"), &[]);
             assert_success(&out);
             let got = read_npz::<f64>(&scratch.output("g.npz"));
-            assert_eq!(got.len(), 1, "{what} on {backend}");
-            assert_eq!(got[0].1.as_slice().unwrap(), want, "{what} on {backend}");
+            assert_eq!(got.len(), 1, "{backend}");
+            assert_eq!(got[0].1.as_slice().unwrap(), want, "{backend}");
         }
     }
+    let scratch = Scratch::new();
+    let p53 = 1i64 << 53;
+    // 2⁵³, 2⁵³ + 1 → 2⁵³ and 2⁵³ + 3 → 2⁵³ + 4 (exact: [1, 1.5, 2]).
+    check(&scratch, [p53, p53 + 1, p53 + 3], [0.0, 2.0, 4.0]);
+    // All three round to 2⁶³ (the f64 spacing below it is 1024).
+    check(
+        &scratch,
+        [i64::MAX - 2, i64::MAX - 1, i64::MAX],
+        [0.0, 0.0, 0.0],
+    );
+    // The f64 spacing below 2⁶⁴ is 2048: u64::MAX and u64::MAX − 1000 round
+    // to 2⁶⁴, u64::MAX − 4000 to 2⁶⁴ − 4096 (exact: [−1000, −2000, −3000]).
+    check(
+        &scratch,
+        [u64::MAX, u64::MAX - 1000, u64::MAX - 4000],
+        [0.0, -2048.0, -4096.0],
+    );
 }
 
 /// float16 input is accepted and gives float16 output (numpy's rule), the
