@@ -117,7 +117,22 @@ pub trait Element:
 ///   rounding would make a second, different one for some 64-bit values).
 ///
 /// `bool` is not an input, as `numpy.gradient` refuses boolean arrays
-/// (its subtraction is not defined for them).
+/// ("numpy boolean subtract, the `-` operator, is not supported, use the
+/// bitwise_xor, the `^` operator, or the logical_xor function instead"):
+///
+/// ```compile_fail
+/// let mask = ndarray::array![true, false, true];
+/// let _ = ndgrad::gradient(&mask, &ndgrad::GradientOptions::new());
+/// ```
+///
+/// while the same call on numpy's default integer compiles and runs:
+///
+/// ```
+/// let counts = ndarray::array![1i64, 4, 9];
+/// let opts = ndgrad::GradientOptions::new().backend(ndgrad::Backend::Cpu);
+/// let g = ndgrad::gradient(&counts, &opts).unwrap();
+/// assert_eq!(g[0], ndarray::array![3.0, 4.0, 5.0]);
+/// ```
 pub trait Input: sealed::Sealed + bytemuck::Pod + Copy + Send + Sync + Debug + 'static {
     /// numpy's name for the type, e.g. `"uint16"` or `"float32"`.
     const NUMPY_NAME: &'static str;
