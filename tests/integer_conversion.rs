@@ -294,3 +294,30 @@ conversion_tests! {
     int64: i64,
     uint64: u64,
 }
+
+/// numpy's float64 output beyond 2⁵³ on every backend: numpy converts with
+/// astype(float64) and then differentiates, so
+/// `np.gradient(np.array([2**53, 2**53 + 1, 2**53 + 3]))` is [0., 2., 4.]
+/// (2⁵³ + 1 → 2⁵³, 2⁵³ + 3 → 2⁵³ + 4), not the exact [1., 1.5, 2.]; and
+/// near `u64::MAX`, where float64's spacing is 2048, [2⁶⁴, 2⁶⁴, 2⁶⁴ − 4096]
+/// gives [0., −2048., −4096.]. Each result is exact, so on the GPU too.
+#[test]
+fn numpy_float64_output_beyond_two_to_the_53() {
+    let p53 = 1i64 << 53;
+    let signed = ndarray::arr1(&[p53, p53 + 1, p53 + 3]);
+    let unsigned = ndarray::arr1(&[u64::MAX, u64::MAX - 1000, u64::MAX - 4000]);
+    for backend in backends_under_test() {
+        if backend == Backend::Gpu && !gpu_supports::<f64>() {
+            continue;
+        }
+        let opts = GradientOptions::new().backend(backend);
+        let g = ndgrad::gradient(&signed, &opts).unwrap();
+        assert_eq!(g[0], ndarray::arr1(&[0.0, 2.0, 4.0]), "int64 on {backend}");
+        let g = ndgrad::gradient(&unsigned, &opts).unwrap();
+        assert_eq!(
+            g[0],
+            ndarray::arr1(&[0.0, -2048.0, -4096.0]),
+            "uint64 on {backend}"
+        );
+    }
+}
