@@ -1,7 +1,8 @@
-// Input prelude: i32 samples, converted to `Real` (exact in f64; rounded to
-// nearest in f32 above 2^24, as numpy's astype(float32)).
+// Input prelude: i32 samples, converted by `real_from_i32` (int_*.wgsl):
+// exact in f64; in f32 exact up to 2^24 in magnitude and rounded once to
+// nearest, ties to even, beyond, as numpy's astype(float32).
 @group(0) @binding(1) var<storage, read> f: array<i32>;
 
 fn sample(k: u32) -> Real {
-    return Real(f[k]);
+    return real_from_i32(f[k]);
 }

@@ -8,10 +8,14 @@ pub use half::f16;
 
 mod sealed {
     pub trait Sealed {}
+    impl Sealed for i8 {}
     impl Sealed for u8 {}
     impl Sealed for u16 {}
     impl Sealed for i16 {}
+    impl Sealed for u32 {}
     impl Sealed for i32 {}
+    impl Sealed for i64 {}
+    impl Sealed for u64 {}
     impl Sealed for super::f16 {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
@@ -82,15 +86,53 @@ pub trait Element:
 {
     /// Rounds an `f64` to this type (to nearest, ties to even).
     fn from_f64(v: f64) -> Self;
+
+    /// One input sample as numpy's `astype` to this type gives it: rounded
+    /// once, to nearest, ties to even, from the input's own value (never
+    /// through another float type first).
+    fn from_input<I: Input>(x: I) -> Self;
 }
 
-/// A type an input array may hold: the floats, and the compact integer types
-/// that images (`u8`) and CT volumes (`u16`, `i16`) come in, and `i32`.
+/// A type an input array may hold: the floats, and every numpy integer type
+/// but `bool`: `i8`, `u8`, `i16`, `u16`, `i32`, `u32`, `i64` (numpy's default
+/// integer) and `u64`. Images come in `u8`, CT volumes in `u16` and `i16`.
 ///
 /// [`crate::gradient`] returns numpy's output type for it
 /// ([`Input::NumpyOutput`]): the input's own type for floats, `f64` for
 /// integers, as `numpy.gradient` does. [`crate::gradient_as`] picks another
 /// (say `f32` for a `u16` volume, to halve the output).
+///
+/// Every backend converts a sample as it reads it, never through a
+/// converted copy of the array, and rounds it as numpy's `astype` to the
+/// compute type does: once, to nearest, ties to even.
+///
+/// * `f64` results: every type up to 32 bits converts exactly; `i64` and
+///   `u64` are exact up to 2⁵³ in magnitude and beyond it rounded once
+///   (2⁵³ + 1 → 2⁵³, `i64::MAX` → 2⁶³, `u64::MAX` → 2⁶⁴; `i64::MIN` is
+///   exact), as numpy's `astype(float64)`.
+/// * `f32` results (and `f16` results, which are computed in `f32`): the
+///   8- and 16-bit types are exact; `i32`, `u32`, `i64` and `u64` are exact
+///   up to 2²⁴ in magnitude and beyond it rounded once from the integer
+///   itself, as numpy's `astype(float32)` (not through `f64`, whose own
+///   rounding would make a second, different one for some 64-bit values).
+///
+/// `bool` is not an input, as `numpy.gradient` refuses boolean arrays
+/// ("numpy boolean subtract, the `-` operator, is not supported, use the
+/// bitwise_xor, the `^` operator, or the logical_xor function instead"):
+///
+/// ```compile_fail
+/// let mask = ndarray::array![true, false, true];
+/// let _ = ndgrad::gradient(&mask, &ndgrad::GradientOptions::new());
+/// ```
+///
+/// while the same call on numpy's default integer compiles and runs:
+///
+/// ```
+/// let counts = ndarray::array![1i64, 4, 9];
+/// let opts = ndgrad::GradientOptions::new().backend(ndgrad::Backend::Cpu);
+/// let g = ndgrad::gradient(&counts, &opts).unwrap();
+/// assert_eq!(g[0], ndarray::array![3.0, 4.0, 5.0]);
+/// ```
 pub trait Input: sealed::Sealed + bytemuck::Pod + Copy + Send + Sync + Debug + 'static {
     /// numpy's name for the type, e.g. `"uint16"` or `"float32"`.
     const NUMPY_NAME: &'static str;
@@ -98,8 +140,14 @@ pub trait Input: sealed::Sealed + bytemuck::Pod + Copy + Send + Sync + Debug + '
     /// The type `numpy.gradient` returns for this input.
     type NumpyOutput: Element;
 
-    /// Widens to `f64` (exact for every input type).
+    /// Converts to `f64` as numpy's `astype(float64)`: exact for every type
+    /// but `i64` and `u64` beyond 2⁵³, which round once to nearest, ties to
+    /// even.
     fn to_f64(self) -> f64;
+
+    /// Converts to `f32` as numpy's `astype(float32)`: one rounding to
+    /// nearest, ties to even, from this value itself.
+    fn to_f32(self) -> f32;
 }
 
 macro_rules! integer_input {
@@ -109,13 +157,28 @@ macro_rules! integer_input {
             type NumpyOutput = f64;
 
             fn to_f64(self) -> f64 {
-                f64::from(self)
+                // Rust's integer-to-float `as` rounds to nearest, ties to
+                // even: C's conversion, which numpy's astype uses.
+                self as f64
+            }
+
+            fn to_f32(self) -> f32 {
+                self as f32
             }
         }
     )*};
 }
 
-integer_input!(u8 => "uint8", u16 => "uint16", i16 => "int16", i32 => "int32");
+integer_input!(
+    i8 => "int8",
+    u8 => "uint8",
+    i16 => "int16",
+    u16 => "uint16",
+    i32 => "int32",
+    u32 => "uint32",
+    i64 => "int64",
+    u64 => "uint64"
+);
 
 impl Input for f16 {
     const NUMPY_NAME: &'static str = "float16";
@@ -124,11 +187,21 @@ impl Input for f16 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
 }
 
 impl Element for f16 {
     fn from_f64(v: f64) -> Self {
         f16::from_f64(v)
+    }
+
+    fn from_input<I: Input>(x: I) -> Self {
+        // Exact to f64 for every type within f16's range (integers beyond
+        // 2⁵³ overflow f16 either way), then rounded once.
+        f16::from_f64(x.to_f64())
     }
 }
 
@@ -139,11 +212,19 @@ impl Input for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+
+    fn to_f32(self) -> f32 {
+        self
+    }
 }
 
 impl Element for f32 {
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+
+    fn from_input<I: Input>(x: I) -> Self {
+        x.to_f32()
     }
 }
 
@@ -154,24 +235,33 @@ impl Input for f64 {
     fn to_f64(self) -> f64 {
         self
     }
+
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
 }
 
 impl Element for f64 {
     fn from_f64(v: f64) -> Self {
         v
     }
+
+    fn from_input<I: Input>(x: I) -> Self {
+        x.to_f64()
+    }
 }
 
 /// Converts one input sample to the compute or output type `O`: a plain copy
-/// when `I` is `O`, otherwise exact for integers into `f32` up to 2²⁴ and
-/// into `f64`, one rounding (to nearest) otherwise, as numpy's `astype`.
+/// when `I` is `O`, otherwise [`Element::from_input`]: exact where `O` holds
+/// the value, one rounding (to nearest, ties to even) from the sample itself
+/// otherwise, as numpy's `astype`.
 #[inline(always)]
 pub(crate) fn convert<I: Input, O: Element>(x: I) -> O {
     if same_type::<I, O>() {
         // Same type, so same size: the cast cannot fail.
         bytemuck::cast(x)
     } else {
-        O::from_f64(x.to_f64())
+        O::from_input(x)
     }
 }
 
@@ -193,5 +283,61 @@ mod tests {
         assert!(same_type::<<f16 as Input>::NumpyOutput, f16>());
         assert!(!same_type::<f32, f64>());
         assert_eq!(f16::from_f64(0.1).to_f64(), 0.0999755859375);
+        assert!(same_type::<<i64 as Input>::NumpyOutput, f64>());
+        assert!(same_type::<<u64 as Input>::NumpyOutput, f64>());
+        assert_eq!(i8::MIN.to_f64(), -128.0);
+        assert_eq!(u32::MAX.to_f64(), 4294967295.0);
+    }
+
+    /// numpy's astype(float64) of 64-bit integers (C's conversion): exact up
+    /// to 2⁵³, rounded once to nearest, ties to even, beyond.
+    #[test]
+    fn wide_integers_round_to_f64_as_numpy() {
+        let p53 = 1i64 << 53;
+        for (v, want) in [
+            (p53, 9007199254740992.0),
+            (p53 + 1, 9007199254740992.0),
+            (p53 + 2, 9007199254740994.0),
+            (p53 + 3, 9007199254740996.0),
+            (-(p53 + 1), -9007199254740992.0),
+            (-(p53 + 3), -9007199254740996.0),
+            (i64::MAX, 9223372036854775808.0),
+            (i64::MIN, -9223372036854775808.0),
+            (i64::MIN + 1, -9223372036854775808.0),
+        ] {
+            assert_eq!(v.to_f64(), want, "{v}");
+            assert_eq!(convert::<i64, f64>(v), want, "{v}");
+        }
+        assert_eq!(u64::MAX.to_f64(), 18446744073709551616.0);
+        assert_eq!(((1u64 << 53) + 1).to_f64(), 9007199254740992.0);
+        assert_eq!(convert::<u64, f64>(u64::MAX), 18446744073709551616.0);
+    }
+
+    /// numpy's astype(float32): one rounding from the integer itself, which
+    /// differs from rounding to f64 first for values whose f64 rounding
+    /// lands exactly halfway between two f32 values.
+    #[test]
+    fn integers_round_to_f32_once_as_numpy() {
+        // 2⁶⁰ + 2³⁶ + 1: just above the midpoint of 2⁶⁰ and 2⁶⁰ + 2³⁷, so
+        // numpy rounds it up; through f64 it becomes the midpoint itself
+        // (the +1 is lost) and then rounds to even, down to 2⁶⁰.
+        let v: i64 = (1 << 60) + (1 << 36) + 1;
+        let once = 1152921642045800448.0f32; // 2⁶⁰ + 2³⁷
+        assert_eq!(v.to_f32(), once);
+        assert_eq!(convert::<i64, f32>(v), once);
+        assert_eq!((v as f64) as f32, 1152921504606846976.0f32); // 2⁶⁰
+        assert_eq!(convert::<i64, f32>(-v), -once);
+        assert_eq!(convert::<u64, f32>(v as u64), once);
+        assert_eq!(convert::<u64, f32>(u64::MAX), 18446744073709551616.0f32);
+        assert_eq!(convert::<i64, f32>(i64::MAX), 9223372036854775808.0f32);
+        assert_eq!(convert::<i64, f32>(i64::MIN), -9223372036854775808.0f32);
+        // 32-bit values above 2²⁴ (f64 is exact for them, so both agree).
+        assert_eq!(convert::<u32, f32>((1 << 24) + 1), 16777216.0);
+        assert_eq!(convert::<u32, f32>((1 << 24) + 3), 16777220.0);
+        assert_eq!(convert::<u32, f32>(u32::MAX), 4294967296.0);
+        assert_eq!(convert::<i32, f32>(-(1 << 24) - 1), -16777216.0);
+        assert_eq!(convert::<i8, f32>(-128), -128.0);
+        assert_eq!(convert::<i64, f16>(70000), f16::INFINITY);
+        assert_eq!(convert::<u64, f16>(2049), f16::from_f64(2048.0));
     }
 }

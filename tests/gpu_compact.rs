@@ -1,7 +1,8 @@
 //! Compact inputs, every output type, the fused kernels and the fused
-//! magnitude on the GPU, against the reference: every input type (u8, u16,
-//! i16 and i32 packed or converted in the shader, f16 unpacked in the
-//! shader, f32, f64) with f16, f32 and f64 results, through the fused and the
+//! magnitude on the GPU, against the reference: every input type (i8, u8,
+//! u16 and i16 packed, u32 and i32 converted, i64 and u64 read as word pairs
+//! and converted in the shader, f16 unpacked in the shader, f32, f64) with
+//! f16, f32 and f64 results, through the fused and the
 //! per-axis kernels, and through slabs with halos under tiny limits (odd
 //! plane lengths, so packed slabs start mid-word). Outputs are poisoned.
 
@@ -190,6 +191,16 @@ type_tests! {
     i16_to_f16: i16 => f16,
     i32_to_f32: i32 => f32,
     i32_to_f64: i32 => f64,
+    i8_to_f32: i8 => f32,
+    i8_to_f64: i8 => f64,
+    i8_to_f16: i8 => f16,
+    u32_to_f32: u32 => f32,
+    u32_to_f64: u32 => f64,
+    i64_to_f32: i64 => f32,
+    i64_to_f64: i64 => f64,
+    i64_to_f16: i64 => f16,
+    u64_to_f32: u64 => f32,
+    u64_to_f64: u64 => f64,
     f16_to_f16: f16 => f16,
     f16_to_f32: f16 => f32,
     f16_to_f64: f16 => f64,

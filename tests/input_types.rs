@@ -1,10 +1,11 @@
 //! Every entry point (`gradient`, `gradient_as::<f16 | f32 | f64>`,
 //! `gradient_with_backend`, `gradient_magnitude`, `gradient_magnitude_as`)
-//! for every input type (u8, u16, i16, i32, f16, f32, f64) on every backend
-//! that runs here, against the reference: random shapes (1-4 axes), axis
-//! subsets, spacing forms, edge orders, memory layouts (C, Fortran, negative
-//! strides, steps, mixtures), integer extremes and, for float inputs, NaN and
-//! ±inf.
+//! for every input type (i8, u8, i16, u16, i32, u32, i64, u64, f16, f32,
+//! f64) on every backend that runs here, against the reference: random
+//! shapes (1-4 axes), axis subsets, spacing forms, edge orders, memory
+//! layouts (C, Fortran, negative strides, steps, mixtures), integer extremes
+//! (for i64 and u64 also the values f64 and f32 must round: ±2⁵³ ± 1,
+//! midpoints, any bit pattern) and, for float inputs, NaN and ±inf.
 //!
 //! The truth is the reference's derivatives in `f64` (`reference::gradient`
 //! into `f64`, before any rounding to the output type); the magnitude's truth
@@ -13,14 +14,16 @@
 //! taps (the largest a derivative of that axis can be; for the magnitude,
 //! the root of the sum of the squared scales):
 //!
-//! * `f64` output on the reference and the CPU: bit for bit. Integers and
-//!   floats widen to `f64` exactly, and both evaluate numpy's expressions in
-//!   numpy's order with the same `f64` coefficients; the CPU sums the
-//!   magnitude's squares in `f64` in the same order.
+//! * `f64` output on the reference and the CPU: bit for bit. Both convert
+//!   each sample to `f64` the same way (exactly, but for 64-bit integers
+//!   beyond 2⁵³, rounded once as numpy does) and evaluate numpy's
+//!   expressions in numpy's order with the same `f64` coefficients; the CPU
+//!   sums the magnitude's squares in `f64` in the same order.
 //! * `f64` on the GPU: 1e-12 × scale (tests/fixtures.rs says why).
 //! * `f32`: 8 f32 epsilons × scale for components (tests/cpu_properties.rs
-//!   says why; the input's own rounding to `f32`, for i32 and f64 inputs,
-//!   adds at most half an epsilon of it); the magnitude adds (k + 2)
+//!   says why; the input's own rounding to `f32`, for 32- and 64-bit
+//!   integers and f64 inputs, adds at most half an epsilon of it); the
+//!   magnitude adds (k + 2)
 //!   epsilons for the k squares, their sum and the square root.
 //! * `f16`: the `f32` bound plus 2⁻¹⁰ × |value| (the CPU and the GPU compute
 //!   `f16` in `f32` and round once: half an `f16` ulp, doubled for slack)
@@ -49,6 +52,11 @@ trait Sample: Input {
     const RANGE: (f64, f64);
     /// Converts `v` (inside the range, or non-finite for floats).
     fn from_value(v: f64) -> Self;
+    /// Sometimes a value the range cannot give (64-bit integers that `f64`
+    /// does not hold); `None`, drawing nothing, for the other types.
+    fn special(_rng: &mut Rng) -> Option<Self> {
+        None
+    }
 }
 
 macro_rules! integer_sample {
@@ -63,7 +71,43 @@ macro_rules! integer_sample {
         }
     )*};
 }
-integer_sample!(u8, u16, i16, i32);
+integer_sample!(i8, u8, u16, i16, i32, u32);
+
+/// 64-bit integers: the range's values are all multiples of large powers of
+/// two, so a fifth of the samples are rounding boundaries or arbitrary bit
+/// patterns instead.
+macro_rules! wide_sample {
+    ($($t:ty),*) => {$(
+        impl Sample for $t {
+            const FLOAT: bool = false;
+            const EXTREMES: &'static [f64] = &[<$t>::MIN as f64, <$t>::MAX as f64, 0.0];
+            const RANGE: (f64, f64) = (<$t>::MIN as f64, <$t>::MAX as f64);
+            fn from_value(v: f64) -> Self {
+                // Saturating: 2⁶³ and 2⁶⁴ become MAX.
+                v.round() as $t
+            }
+            fn special(rng: &mut Rng) -> Option<Self> {
+                if !rng.chance(0.2) {
+                    return None;
+                }
+                let p53 = 1i128 << 53;
+                let tie = (1i128 << 60) + (1 << 36);
+                let boundaries = [
+                    p53 - 1, p53 + 1, p53 + 3, -p53 - 1, -p53 - 3,
+                    tie, tie + 1, tie - 1, -tie - 1,
+                    <$t>::MIN as i128, <$t>::MAX as i128, <$t>::MAX as i128 - 1,
+                ];
+                Some(if rng.chance(0.5) {
+                    rng.next_u64() as $t
+                } else {
+                    let v = rng.pick(&boundaries);
+                    <$t>::try_from(v).unwrap_or(<$t>::MAX)
+                })
+            }
+        }
+    )*};
+}
+wide_sample!(i64, u64);
 
 impl Sample for f16 {
     const FLOAT: bool = true;
@@ -159,6 +203,9 @@ impl Case {
     fn storage<I: Sample>(&self) -> ArrayD<I> {
         let (lo, hi) = I::RANGE;
         self.layout.storage(&self.shape, self.seed, |rng| {
+            if let Some(v) = I::special(rng) {
+                return v;
+            }
             I::from_value(sample(rng, self.non_finite, |rng| {
                 if rng.chance(self.extremes) {
                     rng.pick(I::EXTREMES)
@@ -214,13 +261,25 @@ fn max_finite<O: Element>() -> f64 {
     }
 }
 
-/// Compares `got` with the `f64` truth `want` (C order); the message names
-/// the worst element.
+/// The largest magnitude `O` can return: its largest finite value, or, as
+/// `f32` squares overflow beyond it, √`f32::MAX` for an `f32` magnitude
+/// (`f16` results are computed in `f32`, and overflow `f16` long before).
+fn max_magnitude<O: Element>() -> f64 {
+    match O::NUMPY_NAME {
+        "float32" => f64::from(f32::MAX).sqrt(),
+        _ => max_finite::<O>(),
+    }
+}
+
+/// Compares `got` with the `f64` truth `want` (C order), where a value
+/// that may reach `overflow` in magnitude within the tolerance may come back
+/// as that side's infinity; the message names the worst element.
 fn compare<O: Element>(
     got: &ArrayD<O>,
     shape: &[usize],
     want: &[f64],
     tol: Tol,
+    overflow: f64,
 ) -> Result<(), String> {
     if got.shape() != shape || !got.is_standard_layout() {
         return Err(format!(
@@ -248,8 +307,10 @@ fn compare<O: Element>(
                 f64::INFINITY
             }
         } else if g.is_infinite() {
-            // Overflow of the output type, when the truth is that close to it.
-            if g.signum() == e.signum() && e.abs() + t >= max_finite::<O>() {
+            // Overflow of the output (or compute) type, on the side of the
+            // truth's tolerance interval that reaches it (a 64-bit input's
+            // f32 tolerance can be wider than f16's whole range).
+            if (g > 0.0 && e + t >= overflow) || (g < 0.0 && e - t <= -overflow) {
                 0.0
             } else {
                 f64::INFINITY
@@ -334,6 +395,7 @@ impl Truth {
                 &self.shape,
                 want,
                 tolerance::<O>(backend, self.scales[k], 0.0),
+                max_finite::<O>(),
             )
             .map_err(|e| format!("output {k}: {e}"))?;
         }
@@ -343,7 +405,7 @@ impl Truth {
     fn check_magnitude<O: Element>(&self, backend: Backend, got: &ArrayD<O>) -> Result<(), String> {
         let extra = self.components.len() as f64 + 2.0;
         let tol = tolerance::<O>(backend, self.magnitude_scale, extra);
-        compare(got, &self.shape, &self.magnitude, tol)
+        compare(got, &self.shape, &self.magnitude, tol, max_magnitude::<O>())
     }
 }
 
@@ -462,6 +524,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
     #[test]
+    fn int8_input(seed in any::<u64>()) {
+        check_case::<i8>(seed);
+    }
+
+    #[test]
     fn uint8_input(seed in any::<u64>()) {
         check_case::<u8>(seed);
     }
@@ -479,6 +546,21 @@ proptest! {
     #[test]
     fn int32_input(seed in any::<u64>()) {
         check_case::<i32>(seed);
+    }
+
+    #[test]
+    fn uint32_input(seed in any::<u64>()) {
+        check_case::<u32>(seed);
+    }
+
+    #[test]
+    fn int64_input(seed in any::<u64>()) {
+        check_case::<i64>(seed);
+    }
+
+    #[test]
+    fn uint64_input(seed in any::<u64>()) {
+        check_case::<u64>(seed);
     }
 
     #[test]
@@ -510,7 +592,11 @@ fn output_types_follow_numpy() {
     let g: Vec<ndarray::Array1<f16>> = gradient(&ndarray::arr1(&h), &opts).unwrap();
     assert_eq!(g[0].len(), 3);
     for (input, output) in [
+        (i8::NUMPY_NAME, <i8 as Input>::NumpyOutput::NUMPY_NAME),
         (u8::NUMPY_NAME, <u8 as Input>::NumpyOutput::NUMPY_NAME),
+        (u32::NUMPY_NAME, <u32 as Input>::NumpyOutput::NUMPY_NAME),
+        (i64::NUMPY_NAME, <i64 as Input>::NumpyOutput::NUMPY_NAME),
+        (u64::NUMPY_NAME, <u64 as Input>::NumpyOutput::NUMPY_NAME),
         (u16::NUMPY_NAME, <u16 as Input>::NumpyOutput::NUMPY_NAME),
         (i16::NUMPY_NAME, <i16 as Input>::NumpyOutput::NUMPY_NAME),
         (i32::NUMPY_NAME, <i32 as Input>::NumpyOutput::NUMPY_NAME),
@@ -539,6 +625,10 @@ fn integer_extremes_on_every_backend() {
         check_with::<u16>(&case, seed);
         check_with::<i16>(&case, seed);
         check_with::<i32>(&case, seed);
+        check_with::<i8>(&case, seed);
+        check_with::<u32>(&case, seed);
+        check_with::<i64>(&case, seed);
+        check_with::<u64>(&case, seed);
     }
 }
 

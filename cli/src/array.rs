@@ -4,27 +4,35 @@
 //! `ndgrad gradient` match on the same variants.
 
 use ndarray::ArrayD;
-use ndgrad::f16;
+use ndgrad::{f16, Input};
 
-/// The elements of an array file: in their own type when ndgrad takes it as
-/// input, converted to `f64` otherwise (int8, uint32, int64, uint64), as
-/// `numpy.gradient` converts every integer.
+/// The elements of an array file, in their own type: ndgrad takes every
+/// numpy float and integer type as input and converts each sample as it
+/// reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyArray {
     /// A `float16` file.
     F16(ArrayD<f16>),
     /// A `float32` file.
     F32(ArrayD<f32>),
-    /// A `float64` file, or an integer file of a type ndgrad does not take.
+    /// A `float64` file.
     F64(ArrayD<f64>),
+    /// An `int8` file.
+    I8(ArrayD<i8>),
     /// A `uint8` file.
     U8(ArrayD<u8>),
     /// A `uint16` file.
     U16(ArrayD<u16>),
     /// An `int16` file.
     I16(ArrayD<i16>),
+    /// A `uint32` file.
+    U32(ArrayD<u32>),
     /// An `int32` file.
     I32(ArrayD<i32>),
+    /// An `int64` file (numpy's default integer).
+    I64(ArrayD<i64>),
+    /// A `uint64` file.
+    U64(ArrayD<u64>),
 }
 
 /// Applies an expression to the array of whichever [`AnyArray`] variant.
@@ -34,10 +42,14 @@ macro_rules! each {
             AnyArray::F16($a) => $body,
             AnyArray::F32($a) => $body,
             AnyArray::F64($a) => $body,
+            AnyArray::I8($a) => $body,
             AnyArray::U8($a) => $body,
             AnyArray::U16($a) => $body,
             AnyArray::I16($a) => $body,
+            AnyArray::U32($a) => $body,
             AnyArray::I32($a) => $body,
+            AnyArray::I64($a) => $body,
+            AnyArray::U64($a) => $body,
         }
     };
 }
@@ -48,9 +60,10 @@ impl AnyArray {
         each!(self, a => a.shape())
     }
 
-    /// The array as `f64` (every element converts exactly).
+    /// The array as `f64`, as numpy's `astype(float64)`: exact but for
+    /// 64-bit integers beyond 2⁵³, rounded to nearest, ties to even.
     pub fn into_f64(self) -> ArrayD<f64> {
-        each!(self, a => a.mapv(f64::from))
+        each!(self, a => a.mapv(Input::to_f64))
     }
 }
 

@@ -163,10 +163,14 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         AnyArray::F16(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::F32(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::F64(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::I8(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::U8(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::U16(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::I16(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::U32(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::I32(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::I64(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::U64(f) => differentiate_as(&f, &opts, args)?,
     };
     if !args.quiet {
         let names = if names.is_empty() {

@@ -5,9 +5,9 @@
 //! in C or Fortran order, but it reads a type named in advance and has no
 //! `float16`. This thin layer exists for what the CLI needs beyond that:
 //!
-//! * the element type comes from the file's `descr`; `float16` is read as its
-//!   bits; the integer types ndgrad takes no input of are converted to `f64`,
-//!   as `numpy.gradient` converts every integer;
+//! * the element type comes from the file's `descr`, and every numpy float
+//!   and integer type is read in its own type (`float16` as its bits);
+//!   `bool` is refused with numpy's own reason;
 //! * the size the header promises is checked against the file's length before
 //!   anything is allocated, so a corrupt shape is an error, not an abort;
 //! * one-line messages naming the problem, with numpy's name for a refused dtype;
@@ -51,6 +51,12 @@ pub enum NpyError {
         "unsupported dtype {0} ('{1}'): ndgrad reads float16, float32, float64 and integer arrays"
     )]
     Dtype(String, String),
+    /// A `bool` file: the header's `descr`. numpy.gradient refuses boolean
+    /// arrays too, and this is its reason.
+    #[error(
+        "unsupported dtype bool ('{0}'): numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` operator, or the logical_xor function instead"
+    )]
+    Bool(String),
     /// The shape's byte size does not fit in memory addresses: shape, dtype.
     #[error("the shape {0} of {1} is too large to address")]
     TooLarge(String, &'static str),
@@ -68,30 +74,22 @@ pub enum NpyError {
 type Decode = fn(Decoder<'_>) -> Result<AnyArray, NpyError>;
 
 /// numpy's type codes that ndgrad reads: code, bytes per element, name, decoder.
-/// `float16` is read as `uint16` bits; the integers ndgrad takes no input of go
-/// to the nearest double, as numpy's `astype`.
+/// Every type is read in its own type (the library converts each sample as
+/// it reads it); `float16` is read as `uint16` bits.
 const SCALARS: [(&str, usize, &str, Decode); 11] = [
     ("f2", 2, "float16", |d| {
         d.map(f16::from_bits).map(AnyArray::F16)
     }),
     ("f4", 4, "float32", |d| d.map(|v: f32| v).map(AnyArray::F32)),
     ("f8", 8, "float64", |d| d.map(|v: f64| v).map(AnyArray::F64)),
-    ("i1", 1, "int8", |d| {
-        d.map(|v: i8| f64::from(v)).map(AnyArray::F64)
-    }),
+    ("i1", 1, "int8", |d| d.map(|v: i8| v).map(AnyArray::I8)),
     ("i2", 2, "int16", |d| d.map(|v: i16| v).map(AnyArray::I16)),
     ("i4", 4, "int32", |d| d.map(|v: i32| v).map(AnyArray::I32)),
-    ("i8", 8, "int64", |d| {
-        d.map(|v: i64| v as f64).map(AnyArray::F64)
-    }),
+    ("i8", 8, "int64", |d| d.map(|v: i64| v).map(AnyArray::I64)),
     ("u1", 1, "uint8", |d| d.map(|v: u8| v).map(AnyArray::U8)),
     ("u2", 2, "uint16", |d| d.map(|v: u16| v).map(AnyArray::U16)),
-    ("u4", 4, "uint32", |d| {
-        d.map(|v: u32| f64::from(v)).map(AnyArray::F64)
-    }),
-    ("u8", 8, "uint64", |d| {
-        d.map(|v: u64| v as f64).map(AnyArray::F64)
-    }),
+    ("u4", 4, "uint32", |d| d.map(|v: u32| v).map(AnyArray::U32)),
+    ("u8", 8, "uint64", |d| d.map(|v: u64| v).map(AnyArray::U64)),
 ];
 
 /// A dtype ndgrad reads: size, numpy name, the type string ndarray-npy
@@ -123,6 +121,9 @@ fn parse_descr(value: &Value) -> Result<Dtype, NpyError> {
         _ => (native, descr.as_str()),
     };
     let Some(&(code, size, name, decode)) = SCALARS.iter().find(|s| s.0 == code) else {
+        if refused_name(code) == "bool" {
+            return Err(NpyError::Bool(descr.clone()));
+        }
         return Err(NpyError::Dtype(refused_name(code), descr.clone()));
     };
     let order = if size == 1 { '|' } else { order };

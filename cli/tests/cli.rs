@@ -308,10 +308,10 @@ fn integers<T: Input>(
     f
 }
 
-/// uint8, uint16, int16 and int32 inputs are passed to the library in their
-/// own type: the output is what `ndgrad::gradient` (and with --magnitude
-/// `gradient_magnitude`) gives for that array on the same backend, bit for
-/// bit, in float64 (numpy's rule for integers), at the types' extremes.
+/// Every integer type is passed to the library in its own type: the output
+/// is what `ndgrad::gradient` (and with --magnitude `gradient_magnitude`)
+/// gives for that array on the same backend, bit for bit, in float64
+/// (numpy's rule for integers), at the types' extremes.
 #[test]
 fn compact_integer_inputs_match_the_library_exactly() {
     fn check<T>(scratch: &Scratch, f: &ArrayD<T>)
@@ -376,6 +376,65 @@ fn compact_integer_inputs_match_the_library_exactly() {
             f64::from(i32::MAX),
             |v| v as i32,
         ),
+    );
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, -128.0, 127.0, |v| v as i8),
+    );
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, 0.0, f64::from(u32::MAX), |v| v as u32),
+    );
+    // The f64 range's casts saturate at the ends: MIN and MAX.
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, i64::MIN as f64, i64::MAX as f64, |v| {
+            v as i64
+        }),
+    );
+    check(
+        &scratch,
+        &integers(&mut rng, &shape, 0.0, u64::MAX as f64, |v| v as u64),
+    );
+}
+
+/// int64 and uint64 values beyond 2⁵³ give numpy's float64 output: numpy
+/// converts the array with astype(float64), rounding each value to nearest,
+/// ties to even, and then differentiates. The expected values are worked
+/// out from that rule, and differ from the exact derivatives.
+#[test]
+fn int64_beyond_two_to_the_53_gives_numpys_float64() {
+    fn check<T: ndarray_npy::WritableElement + Clone>(
+        scratch: &Scratch,
+        values: [T; 3],
+        want: [f64; 3],
+    ) {
+        let path = scratch.input("f.npy");
+        write_npy(&path, &ndarray::arr1(&values)).unwrap();
+        for backend in ["reference", "cpu", "auto"] {
+            let out = gradient_on(backend, &path, &scratch.output("g.npz"), &[]);
+            assert_success(&out);
+            let got = read_npz::<f64>(&scratch.output("g.npz"));
+            assert_eq!(got.len(), 1, "{backend}");
+            assert_eq!(got[0].1.as_slice().unwrap(), want, "{backend}");
+        }
+    }
+    let scratch = Scratch::new();
+    let p53 = 1i64 << 53;
+    // 2⁵³, 2⁵³ + 1 → 2⁵³ and 2⁵³ + 3 → 2⁵³ + 4 (exact: [1, 1.5, 2]).
+    check(&scratch, [p53, p53 + 1, p53 + 3], [0.0, 2.0, 4.0]);
+    // All three round to 2⁶³ (the f64 spacing below it is 1024).
+    check(
+        &scratch,
+        [i64::MAX - 2, i64::MAX - 1, i64::MAX],
+        [0.0, 0.0, 0.0],
+    );
+    // The f64 spacing below 2⁶⁴ is 2048: u64::MAX and u64::MAX − 1000 round
+    // to 2⁶⁴, u64::MAX − 4000 to 2⁶⁴ − 4096 (exact: [−1000, −2000, −3000]).
+    check(
+        &scratch,
+        [u64::MAX, u64::MAX - 1000, u64::MAX - 4000],
+        [0.0, -2048.0, -4096.0],
     );
 }
 
@@ -925,6 +984,14 @@ fn unsupported_dtypes_are_named() {
         .unwrap();
         let out = run_on(&scratch, &[]);
         assert_clean_failure(&out, &scratch, 1, &format!("unsupported dtype {name}"));
+        if name == "bool" {
+            // numpy.gradient refuses it too, and its reason is given.
+            assert!(
+                stderr(&out).contains("numpy boolean subtract, the `-` operator, is not supported"),
+                "{}",
+                stderr(&out)
+            );
+        }
     }
 }
 

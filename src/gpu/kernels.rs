@@ -21,7 +21,9 @@ pub(crate) enum Kernel {
 }
 
 /// Composes a kernel's WGSL from fixed files: the output prelude, the Real
-/// prelude, the input prelude, `common.wgsl`, then the kernel's own files.
+/// prelude, the integer conversions for that Real (`int_*.wgsl`, which the
+/// integer input preludes call), the input prelude, `common.wgsl`, then the
+/// kernel's own files.
 /// `concat!` of `include_str!`s, so the text is known at compile time and
 /// never generated.
 macro_rules! compose {
@@ -34,9 +36,9 @@ macro_rules! compose {
 macro_rules! by_stored {
     ($stored:expr, $input:literal, $($body:literal),*) => {
         match $stored {
-            Stored::F32 => compose!("output_f32.wgsl", "real_f32.wgsl", $input, "common.wgsl", $($body),*),
-            Stored::F16 => compose!("output_f16.wgsl", "real_f32.wgsl", $input, "common.wgsl", $($body),*),
-            Stored::F64 => compose!("output_f64.wgsl", "real_f64.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F32 => compose!("output_f32.wgsl", "real_f32.wgsl", "int_f32.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F16 => compose!("output_f16.wgsl", "real_f32.wgsl", "int_f32.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F64 => compose!("output_f64.wgsl", "real_f64.wgsl", "int_f64.wgsl", $input, "common.wgsl", $($body),*),
         }
     };
 }
@@ -45,10 +47,14 @@ macro_rules! by_stored {
 macro_rules! by_input {
     ($input:expr, $stored:expr, $($body:literal),*) => {
         match $input {
+            InputKind::I8 => by_stored!($stored, "input_i8.wgsl", $($body),*),
             InputKind::U8 => by_stored!($stored, "input_u8.wgsl", $($body),*),
             InputKind::U16 => by_stored!($stored, "input_u16.wgsl", $($body),*),
             InputKind::I16 => by_stored!($stored, "input_i16.wgsl", $($body),*),
+            InputKind::U32 => by_stored!($stored, "input_u32.wgsl", $($body),*),
             InputKind::I32 => by_stored!($stored, "input_i32.wgsl", $($body),*),
+            InputKind::I64 => by_stored!($stored, "input_i64.wgsl", $($body),*),
+            InputKind::U64 => by_stored!($stored, "input_u64.wgsl", $($body),*),
             InputKind::F16 => by_stored!($stored, "input_f16.wgsl", $($body),*),
             InputKind::F32 => by_stored!($stored, "input_f32.wgsl", $($body),*),
             InputKind::F64 => by_stored!($stored, "input_f64.wgsl", $($body),*),

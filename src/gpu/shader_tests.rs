@@ -68,7 +68,7 @@ fn every_kernel_validates_for_every_input_output_and_specialisation() {
             }
         }
     }
-    assert_eq!(count, 4 * 7 * 3 * 2 * 5);
+    assert_eq!(count, 4 * 11 * 3 * 2 * 5);
 }
 
 #[test]

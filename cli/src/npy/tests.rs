@@ -90,7 +90,7 @@ fn reads_every_dtype_in_both_byte_orders() {
 }
 
 #[test]
-fn keeps_the_types_ndgrad_takes_and_converts_the_others() {
+fn reads_every_integer_type_in_its_own_type() {
     let kind = |descr: &str, size: usize| match read_bytes(&npy_bytes(
         &dict(descr, "(1,)"),
         &vec![0u8; size],
@@ -100,20 +100,40 @@ fn keeps_the_types_ndgrad_takes_and_converts_the_others() {
         AnyArray::F16(_) => "f16",
         AnyArray::F32(_) => "f32",
         AnyArray::F64(_) => "f64",
+        AnyArray::I8(_) => "i8",
         AnyArray::U8(_) => "u8",
         AnyArray::U16(_) => "u16",
         AnyArray::I16(_) => "i16",
+        AnyArray::U32(_) => "u32",
         AnyArray::I32(_) => "i32",
+        AnyArray::I64(_) => "i64",
+        AnyArray::U64(_) => "u64",
     };
     assert_eq!(kind("<f2", 2), "f16");
+    assert_eq!(kind("<f8", 8), "f64");
+    assert_eq!(kind("|i1", 1), "i8");
     assert_eq!(kind("|u1", 1), "u8");
     assert_eq!(kind(">u2", 2), "u16");
+    assert_eq!(kind("<u4", 4), "u32");
     assert_eq!(kind("<i4", 4), "i32");
-    for (descr, size) in [("|i1", 1), ("<u4", 4), ("<i8", 8), (">u8", 8)] {
-        assert_eq!(kind(descr, size), "f64", "{descr}");
-    }
-    let max = read_bytes(&npy_bytes(&dict("<u8", "(1,)"), &u64::MAX.to_le_bytes()));
-    assert_eq!(max.unwrap().into_f64()[[0]], u64::MAX as f64);
+    assert_eq!(kind("<i8", 8), "i64");
+    assert_eq!(kind(">u8", 8), "u64");
+}
+
+/// 64-bit values keep every bit when read, in either byte order.
+#[test]
+fn reads_64_bit_integers_exactly() {
+    let values = [i64::MIN, i64::MAX, (1 << 53) + 1, -(1 << 53) - 1];
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let expected = ArrayD::from_shape_vec(IxDyn(&[4]), values.to_vec()).unwrap();
+    assert_eq!(
+        read_bytes(&npy_bytes(&dict(">i8", "(4,)"), &data)).unwrap(),
+        AnyArray::I64(expected)
+    );
+    let max = read_bytes(&npy_bytes(&dict("<u8", "(1,)"), &u64::MAX.to_le_bytes())).unwrap();
+    assert_eq!(max, AnyArray::U64(ArrayD::from_elem(IxDyn(&[1]), u64::MAX)));
+    // As coordinates, converted as numpy's astype(float64): 2^64.
+    assert_eq!(max.into_f64()[[0]], 18446744073709551616.0);
 }
 
 #[test]
@@ -178,6 +198,10 @@ fn refuses_bad_headers_and_names_refused_dtypes() {
             "dtype structured",
         ),
         (&dict("|b1", "(3,)"), "unsupported dtype bool ('|b1')"),
+        (
+            &dict("|b1", "(3,)"),
+            "numpy boolean subtract, the `-` operator, is not supported",
+        ),
         (&dict("<f16", "(3,)"), "unsupported dtype float128"),
         (&dict("<c16", "(3,)"), "unsupported dtype complex128"),
         (&dict("|O", "(3,)"), "unsupported dtype object"),
