@@ -13,9 +13,10 @@ use crate::element::Input;
 use crate::error::{Error, Result};
 
 /// An N-d array on the GPU: a shape and a `wgpu::Buffer` holding the
-/// elements in C order, the way the kernels read them (u8, u16, i16 and f16
-/// packed two or four to a little-endian 32-bit word, the last word
-/// zero-padded; i32, f32 and f64 as they are). Like a CuPy or torch CUDA
+/// elements in C order, the way the kernels read them (i8, u8, u16, i16 and
+/// f16 packed four or two to a little-endian 32-bit word, the last word
+/// zero-padded; i32, u32, i64, u64, f32 and f64 as they are, 64-bit
+/// integers read as two words). Like a CuPy or torch CUDA
 /// array that `numpy.gradient`'s GPU counterparts take and return.
 ///
 /// Made by [`GpuContext::upload`], returned by

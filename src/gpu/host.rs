@@ -27,7 +27,7 @@ impl GpuContext {
     /// [`crate::Backend::Gpu`], on this device (`opts.backend` is ignored).
     /// The result type is numpy's ([`Input::NumpyOutput`]).
     ///
-    /// The input is uploaded in its own type (u8 and 16-bit types packed
+    /// The input is uploaded in its own type (8- and 16-bit types packed
     /// into words, so a u16 volume moves half the bytes of f32) and
     /// converted in the shader. f32 results are computed in f32
     /// (coefficients rounded from f64 once), f64 results in f64, f16 results
