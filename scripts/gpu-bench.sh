@@ -4,7 +4,8 @@
 #   scripts/gpu-bench.sh [--quick] [--bin PATH] [--out DIR] [--python PY]
 #
 # Runs `ndgrad info` once, then the suite that matters, one `ndgrad bench`
-# call per case, every backend side by side (gpu, cpu, numpy, cupy, torch):
+# call per shape (each times both spacing forms), every backend side by side
+# (gpu, cpu, numpy, cupy, torch):
 #   - 3-D 512³ and 256³ f32, uniform spacing and coordinates;
 #   - 2-D 8192² f32, uniform and coordinates;
 #   - 1-D 2²⁶ f32, uniform and coordinates;
@@ -14,29 +15,33 @@
 # yardsticks moving the same bytes on the device: the WGSL copy kernel and
 # `copy_buffer_to_buffer`. It writes every JSON record into
 # DIR/gpu-bench.json (one array) and `ndgrad info` plus the printed tables
-# into DIR/gpu-bench.txt, and prints the total wall time. `--quick` runs a
-# tiny suite (32³, 64², 1-D 4096) for a smoke test on any adapter (lavapipe,
-# CI).
+# into DIR/gpu-bench.txt, and prints each call's and the total wall time.
+# `--quick` runs a tiny suite (32³, 64², 1-D 4096) for a smoke test on any
+# adapter (lavapipe, CI).
 #
 # Options (defaults): --bin target/release/ndgrad, --out gpu-bench-out,
 # --python "$NDGRAD_PYTHON" or python3 (the interpreter that has numpy, cupy
 # and torch: the bench finds its peers through NDGRAD_PYTHON). The exit status
-# is non-zero if any case failed (a result that differs from the reference
-# fails its case); the other cases still run.
+# is non-zero if any call failed (a result that differs from the reference
+# fails its call, after its table and JSON are written); the other calls
+# still run.
 #
-# Time budget of the full suite on one H200 (16 cores; estimates, to be
-# replaced by the measured figure): a 512³ f32 array is 512 MiB, its three
-# outputs 1.5 GiB. Per 512³ case, besides the timed repeats, the bench makes
-# the array, computes the reference three times (gradient, magnitude, u16;
-# single-threaded, ~15-25 s together), and hands the array to each Python
-# peer through .npy files (~2 GiB written and read per peer). numpy.gradient
-# on 512³ takes ~1-2 s per call, the CPU backend ~0.2 s, a GPU end-to-end call
-# ~0.3 s (PCIe), the kernels milliseconds. With --repeat 3 one 512³ case is
-# ~60-75 s, so both 512³ cases ~2.5 min; the 256³, 8192² and 2²⁶ cases (1/8,
-# 1/2 and 1/2 the elements, --repeat 5) ~10-35 s each, ~1.5-2 min together.
-# Whole suite: ~4-4.5 min, under 5. Memory: the peers hold the input and
-# three outputs (2 GiB) on the device, ndgrad about as much: far below the
-# H200's 139 GiB; host memory peaks at a few times that.
+# Time budget of the full suite on one H200 machine (16 cores): estimates,
+# not yet measured there; the per-call times the script prints replace them.
+# A 512³ f32 array is 512 MiB, its three outputs 1.5 GiB. Besides the timed
+# repeats, each case makes its array, computes the reference three times
+# (gradient, magnitude, u16) on one thread and checks every result: 4.3 s for
+# 256³ on a 2-core lavapipe box, so ~35 s there for 512³ and ~20-25 s on a
+# faster core. Each Python peer starts twice per call and once more per case
+# (import torch or cupy: ~2-4 s each), and gets the array through .npy files
+# (~2 GiB written and read per peer at 512³). numpy.gradient on 512³ takes
+# ~1.5-3 s per call, the CPU backend ~0.2 s, a GPU end-to-end call ~0.3-0.5 s
+# (PCIe), the kernels milliseconds. Per case, with the repeats below:
+#   512³   (--repeat 3): ~55-65 s    256³  (--repeat 5): ~12-18 s
+#   8192²  (--repeat 3): ~25-30 s    2²⁶   (--repeat 3): ~20-25 s
+# Two spacing forms each: ~4-4.5 min in all, under 5. Memory: the peers hold
+# the input and three outputs (2 GiB) on the device, ndgrad about as much:
+# far below the H200's 139 GiB; host memory peaks near 10 GiB at 512³.
 #
 # How to run it on a rented Linux machine with an NVIDIA GPU and driver:
 #   1. Vulkan loader and the driver's ICD. Check `ldconfig -p | grep
@@ -69,7 +74,7 @@ while [[ $# -gt 0 ]]; do
         --bin) bin=${2:?--bin needs a path}; shift ;;
         --out) out=${2:?--out needs a directory}; shift ;;
         --python) python=${2:?--python needs an interpreter}; shift ;;
-        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "gpu-bench.sh: unknown option $1" >&2; usage ;;
     esac
     shift
@@ -86,20 +91,11 @@ json=$out/gpu-bench.json
 parts=$(mktemp -d "${TMPDIR:-/tmp}/gpu-bench.XXXXXX")
 trap 'rm -rf "$parts"' EXIT
 
-# The suite: "shape spacing repeat" per case.
+# The suite: "shape repeat" per call; each call runs both spacing forms.
 if [[ $quick == 1 ]]; then
-    cases=(
-        "32,32,32 uniform 3" "32,32,32 coords 3"
-        "64,64 uniform 3" "64,64 coords 3"
-        "4096 uniform 3" "4096 coords 3"
-    )
+    calls=("32,32,32 3" "64,64 3" "4096 3")
 else
-    cases=(
-        "512,512,512 uniform 3" "512,512,512 coords 3"
-        "256,256,256 uniform 5" "256,256,256 coords 5"
-        "8192,8192 uniform 5" "8192,8192 coords 5"
-        "67108864 uniform 5" "67108864 coords 5"
-    )
+    calls=("512,512,512 3" "256,256,256 5" "8192,8192 3" "67108864 3")
 fi
 
 start=$SECONDS
@@ -107,24 +103,24 @@ start=$SECONDS
     echo "# scripts/gpu-bench.sh$([[ $quick == 1 ]] && echo ' --quick'), $(date -u '+%Y-%m-%d %H:%M UTC'), $($bin --version 2>/dev/null || echo ndgrad)"
     echo "# peers through: $python"
     echo
-    "$bin" info
+    "$bin" info || echo "(ndgrad info failed: exit $?)"
     echo
 } | tee "$table"
 
 failed=0
 n=0
-for c in "${cases[@]}"; do
-    read -r shape spacing repeat <<<"$c"
+for c in "${calls[@]}"; do
+    read -r shape repeat <<<"$c"
     n=$((n + 1))
     t0=$SECONDS
-    echo "## case $n/${#cases[@]}: --shape $shape --spacing $spacing --repeat $repeat" | tee -a "$table"
-    if ! "$bin" bench --shape "$shape" --dtype f32 --spacing "$spacing" --edge-order 1 \
+    echo "## call $n/${#calls[@]}: --shape $shape --repeat $repeat (uniform and coords)" | tee -a "$table"
+    if ! "$bin" bench --shape "$shape" --dtype f32 --edge-order 1 \
         --backends gpu,cpu,numpy,cupy,torch --repeat "$repeat" \
         --json "$parts/$(printf '%02d' "$n").json" 2>&1 | tee -a "$table"; then
-        echo "## case $n FAILED (see above)" | tee -a "$table"
+        echo "## call $n FAILED (see above)" | tee -a "$table"
         failed=$((failed + 1))
     fi
-    echo "## case $n took $((SECONDS - t0)) s" | tee -a "$table"
+    echo "## call $n took $((SECONDS - t0)) s" | tee -a "$table"
     echo | tee -a "$table"
 done
 
@@ -140,12 +136,12 @@ for path in sys.argv[2:]:
         records.extend(json.load(f))
 with open(sys.argv[1], "w") as f:
     json.dump(records, f, indent=2)
-print(f"{len(records)} records from {len(sys.argv) - 2} cases in {sys.argv[1]}")
+print(f"{len(records)} records from {len(sys.argv) - 2} calls in {sys.argv[1]}")
 EOF
 
 total=$((SECONDS - start))
 echo "total wall time: $((total / 60)) min $((total % 60)) s; table in $table" | tee -a "$table"
 if [[ $failed -gt 0 ]]; then
-    echo "gpu-bench.sh: $failed case(s) failed" | tee -a "$table" >&2
+    echo "gpu-bench.sh: $failed call(s) failed" | tee -a "$table" >&2
     exit 1
 fi
