@@ -105,7 +105,7 @@ fn kernels_are_timed_with_gpu_timestamps_where_the_adapter_has_them() {
         TimingClock::WallClock
     };
     assert_eq!(t.clock, expected);
-    assert_sane(&t, inside_encoders(&ctx), 192 * 160, 4, 2, 3);
+    assert_sane(&t, inside_encoders(ctx), 192 * 160, 4, 2, 3);
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn f64_kernels_are_timed_with_the_contexts_clock() {
         TimingClock::WallClock
     };
     assert_eq!(t.clock, expected);
-    assert_sane(&t, inside_encoders(&ctx), 5000, 8, 1, 2);
+    assert_sane(&t, inside_encoders(ctx), 5000, 8, 1, 2);
 }
 
 /// An adopted device is used as it was created: timestamps only when the
