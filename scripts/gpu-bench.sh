@@ -32,16 +32,17 @@
 # repeats, each case makes its array, computes the reference three times
 # (gradient, magnitude, u16) on one thread and checks every result: 4.3 s for
 # 256³ on a 2-core lavapipe box, so ~35 s there for 512³ and ~20-25 s on a
-# faster core. Each Python peer starts twice per call and once more per case
-# (import torch or cupy: ~2-4 s each), and gets the array through .npy files
-# (~2 GiB written and read per peer at 512³). numpy.gradient on 512³ takes
-# ~1.5-3 s per call, the CPU backend ~0.2 s, a GPU end-to-end call ~0.3-0.5 s
-# (PCIe), the kernels milliseconds. Per case, with the repeats below:
+# faster core. Each Python peer starts once per call (its probe) and once
+# per case (import torch or cupy: ~2-4 s each), and gets the array through
+# .npy files (~2 GiB written and read per peer at 512³). numpy.gradient on
+# 512³ takes ~1.5-3 s per call, the CPU backend ~0.2 s, a GPU end-to-end
+# call ~0.3-0.5 s (PCIe), the kernels milliseconds. Per case, with the repeats below:
 #   512³   (--repeat 3): ~55-65 s    256³  (--repeat 5): ~12-18 s
 #   8192²  (--repeat 3): ~25-30 s    2²⁶   (--repeat 3): ~20-25 s
-# Two spacing forms each: ~4-4.5 min in all, under 5. Memory: the peers hold
-# the input and three outputs (2 GiB) on the device, ndgrad about as much:
-# far below the H200's 139 GiB; host memory peaks near 10 GiB at 512³.
+# Two spacing forms (cases) per call: ~4-4.5 min in all, under 5. Memory:
+# the peers hold the input and three outputs (2 GiB) on the device, ndgrad
+# about as much: far below the H200's 139 GiB; host memory peaks near 10 GiB
+# at 512³.
 #
 # How to run it on a rented Linux machine with an NVIDIA GPU and driver:
 #   1. Vulkan loader and the driver's ICD. Check `ldconfig -p | grep
@@ -59,7 +60,8 @@
 #   3. Build: `cargo build --release -p ndgrad-cli` (or copy a release binary
 #      built elsewhere for x86-64 Linux and pass --bin).
 #   4. Run: `scripts/gpu-bench.sh --out gpu-bench-out`, then keep
-#      gpu-bench-out/gpu-bench.{txt,json} (BENCHMARKS.md says where they go).
+#      gpu-bench-out/gpu-bench.{txt,json} and add the figures, with the
+#      command, to BENCHMARKS.md.
 set -euo pipefail
 
 quick=0
@@ -100,7 +102,7 @@ fi
 
 start=$SECONDS
 {
-    echo "# scripts/gpu-bench.sh$([[ $quick == 1 ]] && echo ' --quick'), $(date -u '+%Y-%m-%d %H:%M UTC'), $($bin --version 2>/dev/null || echo ndgrad)"
+    echo "# scripts/gpu-bench.sh$([[ $quick == 1 ]] && echo ' --quick'), $(date -u '+%Y-%m-%d %H:%M UTC'), $("$bin" --version 2>/dev/null || echo ndgrad)"
     echo "# peers through: $python"
     echo
     "$bin" info || echo "(ndgrad info failed: exit $?)"

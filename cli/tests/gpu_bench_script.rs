@@ -45,20 +45,25 @@ fn the_quick_suite_writes_one_json_array_and_the_tables() {
         String::from_utf8_lossy(&out.stderr)
     );
     let records: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(dir.path().join("gpu-bench.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("gpu-bench.json")).unwrap()).unwrap();
     let backends: Vec<&str> = records
         .iter()
         .map(|r| r["backend"].as_str().unwrap())
         .collect();
     // Three calls, two spacing forms each, every case with its CPU rows.
-    let cases: std::collections::BTreeSet<&str> =
-        records.iter().map(|r| r["case"].as_str().unwrap()).collect();
+    let cases: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["case"].as_str().unwrap())
+        .collect();
     assert_eq!(cases.len(), 6, "{cases:?}");
     assert_eq!(backends.iter().filter(|b| **b == "cpu").count(), 6);
     assert!(backends.contains(&"cpu u16"));
     if std::env::var("NDGRAD_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-        for row in ["gpu copy kernel", "gpu copy_buffer_to_buffer", "gpu u16 end to end"] {
+        for row in [
+            "gpu copy kernel",
+            "gpu copy_buffer_to_buffer",
+            "gpu u16 end to end",
+        ] {
             assert_eq!(
                 backends.iter().filter(|b| **b == row).count(),
                 6,
