@@ -16,12 +16,22 @@ fn random_array<T: Element>(rng: &mut Rng, shape: &[usize]) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(shape), values(rng, len, 0.0)).unwrap()
 }
 
-/// Every duration positive and finite, and the byte counts those of `len`
-/// elements of `elem` bytes differentiated along `axes` axes.
-fn assert_sane(t: &KernelTimings, len: u64, elem: u64, axes: u64, repeats: usize) {
+/// Every duration positive and finite, the byte counts those of `len`
+/// elements of `elem` bytes differentiated along `axes` axes, and the buffer
+/// copies timed by the encoder's timestamps when `encoder_timestamps` (the
+/// device has `TIMESTAMP_QUERY_INSIDE_ENCODERS`) and the kernels' are GPU ones.
+fn assert_sane(
+    t: &KernelTimings,
+    encoder_timestamps: bool,
+    len: u64,
+    elem: u64,
+    axes: u64,
+    repeats: usize,
+) {
     for (name, d) in [
         ("gradient", t.gradient),
         ("copy", t.copy),
+        ("copy_buffer", t.copy_buffer),
         ("upload", t.upload),
         ("download", t.download),
     ] {
@@ -32,15 +42,30 @@ fn assert_sane(t: &KernelTimings, len: u64, elem: u64, axes: u64, repeats: usize
     assert_eq!(t.upload_bytes, len * elem);
     assert_eq!(t.download_bytes, axes * len * elem);
     assert_eq!(t.repeats, repeats);
+    // copy_buffer_to_buffer is timed by timestamps only where the encoder
+    // may write them outside passes.
+    assert_eq!(
+        t.copy_buffer_clock == TimingClock::GpuTimestamps,
+        t.clock == TimingClock::GpuTimestamps && encoder_timestamps,
+        "{t:?}"
+    );
     for gbps in [
         t.gradient_gbps(),
         t.copy_gbps(),
+        t.copy_buffer_gbps(),
         t.upload_gbps(),
         t.download_gbps(),
         t.ratio(),
     ] {
         assert!(gbps.is_finite() && gbps > 0.0, "{t:?}");
     }
+}
+
+/// Whether the context's device has `TIMESTAMP_QUERY_INSIDE_ENCODERS`.
+fn inside_encoders(ctx: &GpuContext) -> bool {
+    ctx.device()
+        .features()
+        .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS)
 }
 
 /// The adapter the environment selects, as `GpuContext::new` picks it.
@@ -80,7 +105,7 @@ fn kernels_are_timed_with_gpu_timestamps_where_the_adapter_has_them() {
         TimingClock::WallClock
     };
     assert_eq!(t.clock, expected);
-    assert_sane(&t, 192 * 160, 4, 2, 3);
+    assert_sane(&t, inside_encoders(ctx), 192 * 160, 4, 2, 3);
 }
 
 #[test]
@@ -98,7 +123,7 @@ fn without_timestamps_the_kernels_are_timed_by_wall_clock() {
     let opts = GradientOptions::new().axes([2, 0]);
     let t = ctx.time_kernels(&f, &opts, 2).unwrap();
     assert_eq!(t.clock, TimingClock::WallClock);
-    assert_sane(&t, 24 * 20 * 18, 4, 2, 2);
+    assert_sane(&t, inside_encoders(&ctx), 24 * 20 * 18, 4, 2, 2);
 }
 
 #[test]
@@ -118,11 +143,12 @@ fn f64_kernels_are_timed_with_the_contexts_clock() {
         TimingClock::WallClock
     };
     assert_eq!(t.clock, expected);
-    assert_sane(&t, 5000, 8, 1, 2);
+    assert_sane(&t, inside_encoders(ctx), 5000, 8, 1, 2);
 }
 
 /// An adopted device is used as it was created: timestamps only when the
-/// application requested `TIMESTAMP_QUERY`.
+/// application requested `TIMESTAMP_QUERY`, and for the buffer copies only
+/// with `TIMESTAMP_QUERY_INSIDE_ENCODERS` too.
 #[test]
 fn adopted_devices_time_with_the_features_they_were_created_with() {
     let Some(_) = context() else { return };
@@ -130,7 +156,16 @@ fn adopted_devices_time_with_the_features_they_were_created_with() {
     let f = random_array::<f32>(&mut Rng::new(4), &[64, 48]);
     let mut cases = vec![(wgpu::Features::empty(), TimingClock::WallClock)];
     if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+        // Without TIMESTAMP_QUERY_INSIDE_ENCODERS the buffer copies fall
+        // back to wall time; with it they are timed by the encoder.
         cases.push((wgpu::Features::TIMESTAMP_QUERY, TimingClock::GpuTimestamps));
+        let inside = wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        if adapter.features().contains(inside) {
+            cases.push((
+                wgpu::Features::TIMESTAMP_QUERY | inside,
+                TimingClock::GpuTimestamps,
+            ));
+        }
     }
     for (features, clock) in cases {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -146,6 +181,6 @@ fn adopted_devices_time_with_the_features_they_were_created_with() {
         );
         let t = ctx.time_kernels(&f, &GradientOptions::new(), 2).unwrap();
         assert_eq!(t.clock, clock, "device features {features:?}");
-        assert_sane(&t, 64 * 48, 4, 2, 2);
+        assert_sane(&t, inside_encoders(&ctx), 64 * 48, 4, 2, 2);
     }
 }

@@ -90,7 +90,8 @@ impl GpuContext {
     /// `WGPU_POWER_PREF` (`low` or `high`).
     ///
     /// The device gets the adapter's real limits and, where the adapter has
-    /// them, `SHADER_F64`, `SHADER_F16` and `TIMESTAMP_QUERY`.
+    /// them, `SHADER_F64`, `SHADER_F16` and `TIMESTAMP_QUERY` (with
+    /// `TIMESTAMP_QUERY_INSIDE_ENCODERS`).
     ///
     /// # Errors
     ///
@@ -120,6 +121,14 @@ impl GpuContext {
         if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) && !opts.disable_timestamps
         {
             features |= wgpu::Features::TIMESTAMP_QUERY;
+            // For `time_kernels` to time `copy_buffer_to_buffer`, which no
+            // pass holds, with timestamps the encoder writes.
+            if adapter
+                .features()
+                .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS)
+            {
+                features |= wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+            }
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("ndgrad"),

@@ -22,18 +22,27 @@ use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::{Plan, Request};
 
-/// The clock [`GpuContext::time_kernels`] timed the kernels with.
+/// The clock [`GpuContext::time_kernels`] timed the kernels (or the buffer
+/// copies) with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimingClock {
-    /// GPU timestamps written at the beginning and the end of the compute
-    /// pass that holds every dispatch of a submission, resolved on the device
-    /// and scaled by `Queue::get_timestamp_period`: the time the GPU spent in
-    /// the pass, without submission overhead. Used when the device has
-    /// `TIMESTAMP_QUERY` ([`GpuContext::supports_timestamps`]).
+    /// GPU timestamps, resolved on the device and scaled by
+    /// `Queue::get_timestamp_period`: the time the GPU spent, without
+    /// submission overhead. For the kernels, written at the beginning and
+    /// the end of the compute pass that holds every dispatch of a
+    /// submission, used when the device has `TIMESTAMP_QUERY`
+    /// ([`GpuContext::supports_timestamps`]). For
+    /// [`KernelTimings::copy_buffer`], written by
+    /// `CommandEncoder::write_timestamp` before and after the copies (no
+    /// pass holds them), used when the device also has
+    /// `TIMESTAMP_QUERY_INSIDE_ENCODERS`.
     GpuTimestamps,
     /// Host wall time from `Queue::submit` until the device reports the
     /// submission finished: the kernels plus submission and wait overhead,
     /// which dominates for small arrays. The fallback without timestamps.
+    /// [`KernelTimings::copy_buffer`] records [`KernelTimings::COPY_BUFFER_ROUNDS`] rounds
+    /// of its copies in the one submission and divides the wall time by
+    /// that, to spread the overhead.
     WallClock,
 }
 
@@ -57,6 +66,18 @@ pub struct KernelTimings {
     pub copy: Duration,
     /// Which clock timed `gradient` and `copy`.
     pub clock: TimingClock,
+    /// Median time of the same bytes as `copy` moved by
+    /// `CommandEncoder::copy_buffer_to_buffer` instead of a kernel: the input
+    /// buffer copied into each requested axis's output buffer, device to
+    /// device (`bytes` bytes), measured with
+    /// [`KernelTimings::copy_buffer_clock`]. The copy engine's yardstick
+    /// beside the copy kernel's.
+    pub copy_buffer: Duration,
+    /// Which clock timed `copy_buffer`: GPU timestamps written by the
+    /// encoder where the device has `TIMESTAMP_QUERY` and
+    /// `TIMESTAMP_QUERY_INSIDE_ENCODERS`, otherwise wall time
+    /// ([`TimingClock`]). It can differ from `clock`.
+    pub copy_buffer_clock: TimingClock,
     /// Whether `gradient` ran the fused kernel (`shaders/fused.wgsl`) rather
     /// than the per-axis kernels ([`super::config::AxisKernels`]).
     pub fused: bool,
@@ -83,6 +104,10 @@ pub struct KernelTimings {
 }
 
 impl KernelTimings {
+    /// How many rounds of copies one wall-clock-timed submission of
+    /// [`KernelTimings::copy_buffer`] holds (see [`TimingClock::WallClock`]).
+    pub const COPY_BUFFER_ROUNDS: u32 = 8;
+
     /// `gradient / copy`: 1.0 means the gradient runs at the speed of a copy.
     pub fn ratio(&self) -> f64 {
         self.gradient.as_secs_f64() / self.copy.as_secs_f64()
@@ -96,6 +121,11 @@ impl KernelTimings {
     /// Bandwidth of the copy kernel, in GB/s (10⁹ bytes).
     pub fn copy_gbps(&self) -> f64 {
         self.bytes as f64 / self.copy.as_secs_f64() / 1e9
+    }
+
+    /// Bandwidth of `copy_buffer_to_buffer`, in GB/s (10⁹ bytes).
+    pub fn copy_buffer_gbps(&self) -> f64 {
+        self.bytes as f64 / self.copy_buffer.as_secs_f64() / 1e9
     }
 
     /// Bandwidth of the upload, in GB/s (10⁹ bytes).
@@ -116,17 +146,20 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 impl GpuContext {
     /// Times the gradient kernels of `opts` on `f` against a WGSL copy
-    /// kernel (`shaders/copy.wgsl`) moving the same bytes, and times the
-    /// upload of `f` and the download of its gradients: after two warm-up
-    /// runs of each, `repeats` runs of each, interleaved; the medians are
-    /// returned.
+    /// kernel (`shaders/copy.wgsl`) and `CommandEncoder::copy_buffer_to_buffer`
+    /// moving the same bytes, and times the upload of `f` and the download
+    /// of its gradients: after two warm-up runs of each, `repeats` runs of
+    /// each, interleaved; the medians are returned.
     ///
     /// The kernels are timed with the input already on the device and
     /// nothing read back, with GPU timestamps around the compute pass where
     /// the device has `TIMESTAMP_QUERY`, otherwise from submit to completion
-    /// ([`KernelTimings::clock`] says which). Uploads and downloads are
-    /// timed with the host's wall clock. The copy's output is checked
-    /// against its input through the timed download path; check the
+    /// ([`KernelTimings::clock`] says which). The buffer copies are timed
+    /// with timestamps the encoder writes where the device also has
+    /// `TIMESTAMP_QUERY_INSIDE_ENCODERS`, otherwise by wall time
+    /// ([`KernelTimings::copy_buffer_clock`]). Uploads and downloads are
+    /// timed with the host's wall clock. The outputs of both copies are
+    /// checked against the input through the timed download path; check the
     /// gradient itself with [`GpuContext::gradient`].
     ///
     /// ```no_run
@@ -337,36 +370,94 @@ impl GpuContext {
             Ok(start.elapsed())
         };
 
+        // `copy_buffer_to_buffer` of the input into every output, timed by
+        // timestamps the encoder writes around the copies where the device
+        // allows them outside passes, else by wall time over several rounds.
+        let encoder_timer = (self.supports_timestamps()
+            && self
+                .device
+                .features()
+                .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS))
+        .then(|| PassTimer::new(self));
+        let rounds = if encoder_timer.is_some() {
+            1
+        } else {
+            KernelTimings::COPY_BUFFER_ROUNDS
+        };
+        let copy_bytes = out_bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        let copy_buffers = || -> Result<Duration> {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("ndgrad timing copy_buffer_to_buffer"),
+                });
+            if let Some(timer) = &encoder_timer {
+                encoder.write_timestamp(&timer.queries, 0);
+            }
+            for _ in 0..rounds {
+                for out in &out_buffers {
+                    encoder.copy_buffer_to_buffer(&input, 0, out, 0, copy_bytes);
+                }
+            }
+            if let Some(timer) = &encoder_timer {
+                encoder.write_timestamp(&timer.queries, 1);
+                timer.resolve(&mut encoder);
+            }
+            let command = encoder.finish();
+            self.wait()?;
+            let start = Instant::now();
+            self.queue.submit([command]);
+            self.wait()?;
+            let wall = start.elapsed();
+            match &encoder_timer {
+                Some(timer) => timer.read(self),
+                None => Ok(wall / rounds),
+            }
+        };
+        // The copies must really have copied, and every download brought
+        // them back.
+        let check = |host: &[Vec<T>], what: &str| -> Result<()> {
+            for host in host {
+                if bytemuck::cast_slice::<T, u8>(host) != bytemuck::cast_slice::<T, u8>(data) {
+                    return Err(Error::Gpu {
+                        during: "timing the kernels".into(),
+                        message: format!("{what}'s output, read back, differs from its input"),
+                    });
+                }
+            }
+            Ok(())
+        };
+        // Once, untimed: the buffer copy over the gradient, read back.
+        run(&gradient_jobs, &gradient_bindings)?;
+        copy_buffers()?;
+        download(set, &mut downloaded)?;
+        check(&downloaded, "copy_buffer_to_buffer")?;
+
         let mut gradient = Vec::with_capacity(repeats);
         let mut copy = Vec::with_capacity(repeats);
+        let mut copy_buffer = Vec::with_capacity(repeats);
         let mut uploads = Vec::with_capacity(repeats);
         let mut downloads = Vec::with_capacity(repeats);
         for k in 0..repeats + 2 {
             let times = (
                 upload()?,
+                copy_buffers()?,
                 run(&gradient_jobs, &gradient_bindings)?,
                 run(&copy_jobs, &copy_bindings)?,
-                // Last, so that it reads what the copy wrote.
+                // Last, so that it reads what the copy kernel wrote over the
+                // gradient.
                 download(set, &mut downloaded)?,
             );
             // The first two rounds warm up.
             if k >= 2 {
                 uploads.push(times.0);
-                gradient.push(times.1);
-                copy.push(times.2);
-                downloads.push(times.3);
+                copy_buffer.push(times.1);
+                gradient.push(times.2);
+                copy.push(times.3);
+                downloads.push(times.4);
             }
         }
-
-        // The copy must really have copied, and every download brought it back.
-        for host in &downloaded {
-            if bytemuck::cast_slice::<T, u8>(host) != bytemuck::cast_slice::<T, u8>(data) {
-                return Err(Error::Gpu {
-                    during: "timing the kernels".into(),
-                    message: "the copy kernel's output, read back, differs from its input".into(),
-                });
-            }
-        }
+        check(&downloaded, "the copy kernel")?;
 
         let input_bytes = len as u64 * elem;
         let axes = outputs as u64;
@@ -374,6 +465,12 @@ impl GpuContext {
             gradient: median(gradient),
             copy: median(copy),
             clock: if timer.is_some() {
+                TimingClock::GpuTimestamps
+            } else {
+                TimingClock::WallClock
+            },
+            copy_buffer: median(copy_buffer),
+            copy_buffer_clock: if encoder_timer.is_some() {
                 TimingClock::GpuTimestamps
             } else {
                 TimingClock::WallClock
@@ -389,8 +486,9 @@ impl GpuContext {
     }
 }
 
-/// Two GPU timestamps around one compute pass, resolved on the device and
-/// read back through a staging buffer of their own.
+/// Two GPU timestamps around one compute pass (or, written by the encoder,
+/// around buffer copies), resolved on the device and read back through a
+/// staging buffer of their own.
 struct PassTimer {
     queries: wgpu::QuerySet,
     resolved: wgpu::Buffer,

@@ -112,7 +112,8 @@ pub(crate) fn upload_input<I: bytemuck::Pod>(
         slot,
         "ndgrad input slab",
         padded,
-        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        // COPY_SRC: `time_kernels` copies it with `copy_buffer_to_buffer`.
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
     );
     write_padded(ctx, buffer, bytes, padded);
     buffer.clone()

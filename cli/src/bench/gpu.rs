@@ -1,12 +1,12 @@
 //! The GPU rows of `ndgrad bench`: end to end, device-resident, kernel only
-//! (fused and per-axis), upload, download, and a copy kernel moving the same
-//! bytes on the same adapter.
+//! (fused and per-axis), upload, download, and two copies moving the same
+//! bytes on the same adapter: a copy kernel and `copy_buffer_to_buffer`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use ndarray::ArrayD;
-use ndgrad::gpu::{self, AxisKernels, GpuContext, GpuOptions, TimingClock};
+use ndgrad::gpu::{self, AxisKernels, GpuContext, GpuOptions, KernelTimings, TimingClock};
 use ndgrad::{Backend, Element, GradientOptions};
 
 use super::check::Checker;
@@ -83,6 +83,20 @@ pub(super) fn rows<T: Element>(
                 t.copy,
                 t.bytes,
                 format!("WGSL copy of the same bytes ({clock})"),
+            ));
+            let copy_buffer_clock = match t.copy_buffer_clock {
+                TimingClock::GpuTimestamps => "GPU timestamps from the encoder".to_string(),
+                TimingClock::WallClock => format!(
+                    "wall time, {} rounds per submission",
+                    KernelTimings::COPY_BUFFER_ROUNDS
+                ),
+            };
+            rows.push(baseline_row(
+                checker.case,
+                "gpu copy_buffer_to_buffer",
+                t.copy_buffer,
+                t.bytes,
+                format!("the same bytes, device to device ({copy_buffer_clock})"),
             ));
         }
         Err(e) => rows.push(kernel_row(
