@@ -57,14 +57,3 @@ fn real_from_i32(x: i32) -> Real {
     let r = real_from_u64(select(bits, 0u - bits, negative), 0u);
     return select(r, -r, negative);
 }
-
-// An i64 as its two's complement words: the magnitude (negated with the
-// carry from the low word when negative; i64::MIN's magnitude 2^63 fits the
-// unsigned words) rounded, then the sign.
-fn real_from_i64(lo: u32, hi: u32) -> Real {
-    let negative = (hi >> 31u) == 1u;
-    let neg_lo = 0u - lo;
-    let neg_hi = ~hi + select(0u, 1u, lo == 0u);
-    let r = real_from_u64(select(lo, neg_lo, negative), select(hi, neg_hi, negative));
-    return select(r, -r, negative);
-}

@@ -36,9 +36,9 @@ macro_rules! compose {
 macro_rules! by_stored {
     ($stored:expr, $input:literal, $($body:literal),*) => {
         match $stored {
-            Stored::F32 => compose!("output_f32.wgsl", "real_f32.wgsl", "int_f32.wgsl", $input, "common.wgsl", $($body),*),
-            Stored::F16 => compose!("output_f16.wgsl", "real_f32.wgsl", "int_f32.wgsl", $input, "common.wgsl", $($body),*),
-            Stored::F64 => compose!("output_f64.wgsl", "real_f64.wgsl", "int_f64.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F32 => compose!("output_f32.wgsl", "real_f32.wgsl", "int_f32.wgsl", "int_i64.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F16 => compose!("output_f16.wgsl", "real_f32.wgsl", "int_f32.wgsl", "int_i64.wgsl", $input, "common.wgsl", $($body),*),
+            Stored::F64 => compose!("output_f64.wgsl", "real_f64.wgsl", "int_f64.wgsl", "int_i64.wgsl", $input, "common.wgsl", $($body),*),
         }
     };
 }

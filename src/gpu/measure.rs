@@ -145,6 +145,16 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 impl GpuContext {
+    /// Submits `command` to an idle queue and returns the wall time until it
+    /// completes.
+    fn submit_timed(&self, command: wgpu::CommandBuffer) -> Result<Duration> {
+        self.wait()?;
+        let start = Instant::now();
+        self.queue.submit([command]);
+        self.wait()?;
+        Ok(start.elapsed())
+    }
+
     /// Times the gradient kernels of `opts` on `f` against a WGSL copy
     /// kernel (`shaders/copy.wgsl`) and `CommandEncoder::copy_buffer_to_buffer`
     /// moving the same bytes, and times the upload of `f` and the download
@@ -329,12 +339,7 @@ impl GpuContext {
             if let Some(timer) = &timer {
                 timer.resolve(&mut encoder);
             }
-            let command = encoder.finish();
-            self.wait()?;
-            let start = Instant::now();
-            self.queue.submit([command]);
-            self.wait()?;
-            let wall = start.elapsed();
+            let wall = self.submit_timed(encoder.finish())?;
             match &timer {
                 Some(timer) => timer.read(self),
                 None => Ok(wall),
@@ -403,12 +408,7 @@ impl GpuContext {
                 encoder.write_timestamp(&timer.queries, 1);
                 timer.resolve(&mut encoder);
             }
-            let command = encoder.finish();
-            self.wait()?;
-            let start = Instant::now();
-            self.queue.submit([command]);
-            self.wait()?;
-            let wall = start.elapsed();
+            let wall = self.submit_timed(encoder.finish())?;
             match &encoder_timer {
                 Some(timer) => timer.read(self),
                 None => Ok(wall / rounds),
