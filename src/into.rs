@@ -6,15 +6,17 @@
 //! The outputs may have any layout. One in standard (C) layout is written in
 //! place by every backend (the GPU reads its results back straight into it);
 //! any other layout (Fortran order, a stepped or transposed view) is computed
-//! into one C-ordered temporary and then assigned, element by element.
+//! into one C-ordered temporary and then assigned, element by element
+//! (`src/outputs.rs`). [`crate::gpu::GpuContext::gradient_into`] does the
+//! same on a context of your own.
 
-use ndarray::{ArrayBase, ArrayView, ArrayViewMut, Data, Dimension};
+use ndarray::{ArrayBase, ArrayViewMut, Data, Dimension};
 
-use crate::dispatch;
 use crate::element::{Element, Input};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::options::{Backend, GradientOptions};
 use crate::plan::{Plan, Request};
+use crate::{dispatch, outputs};
 
 /// [`crate::gradient_as`] into `out`: `out[p]` receives the derivative along
 /// the `p`-th requested axis, and every element of every output is
@@ -105,47 +107,10 @@ where
     D: Dimension,
 {
     let plan = Plan::new(f.shape(), opts)?;
-    let expected = match request {
-        Request::Components => plan.axes.len(),
-        Request::Magnitude => 1,
-    };
-    if out.len() != expected {
-        return Err(Error::OutputCount {
-            expected,
-            found: out.len(),
-        });
-    }
-    if let Some((index, o)) = out.iter().enumerate().find(|(_, o)| o.shape() != f.shape()) {
-        return Err(Error::OutputShape {
-            index,
-            expected: f.shape().to_vec(),
-            found: o.shape().to_vec(),
-        });
-    }
+    outputs::check(&plan, f.shape(), request, out)?;
     let backend = dispatch::choose_backend::<O>(opts.backend)?;
-    // Outputs not in standard layout get a C-ordered temporary.
-    let mut temporaries: Vec<Option<Vec<O>>> = out
-        .iter()
-        .map(|o| (!o.is_standard_layout()).then(|| vec![O::from_f64(0.0); plan.len()]))
-        .collect();
-    let mut buffers: Vec<&mut [O]> = out
-        .iter_mut()
-        .zip(&mut temporaries)
-        .map(|(o, temporary)| match temporary {
-            Some(temporary) => temporary.as_mut_slice(),
-            None => o
-                .as_slice_mut()
-                .expect("an array in standard layout is contiguous"),
-        })
-        .collect();
-    dispatch::run_into(backend, &plan, f, request, &mut buffers)?;
-    drop(buffers);
-    for (o, temporary) in out.iter_mut().zip(temporaries) {
-        if let Some(temporary) = temporary {
-            let values = ArrayView::from_shape(o.raw_dim(), &temporary)
-                .expect("a temporary holds one value per element");
-            o.assign(&values);
-        }
-    }
+    outputs::write_through(out, plan.len(), |buffers| {
+        dispatch::run_into(backend, &plan, f, request, buffers)
+    })?;
     Ok(backend)
 }

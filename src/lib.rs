@@ -7,6 +7,7 @@ pub mod error;
 pub mod gpu;
 mod into;
 pub mod options;
+mod outputs;
 pub mod plan;
 pub mod reference;
 pub mod stencil;

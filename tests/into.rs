@@ -4,12 +4,16 @@
 //! the backend did not write cannot pass. Each result must equal, bit for
 //! bit, what the same backend returns in fresh arrays, and the storage
 //! around a stepped output must stay untouched. Errors (output count, output
-//! shape, invalid options) are found before anything is written.
+//! shape, invalid options) are found before anything is written. A
+//! `GpuContext` of the caller's own, with tiny limits, streams slabs
+//! straight into the caller's outputs.
 
 mod common;
+mod gpu_common;
 
 use common::{backends_under_test, random_request, Rng, Strided};
 use ndarray::{ArrayD, ArrayViewMutD, Axis, Dimension, IxDyn, ShapeBuilder, Slice};
+use ndgrad::gpu::{AxisKernels, GpuOptions};
 use ndgrad::{
     gradient_into, gradient_magnitude_into, gradient_with_backend_as, Backend, Element, Error,
     GradientOptions,
@@ -218,4 +222,59 @@ fn invalid_options_are_the_same_errors_as_gradient_and_write_nothing() {
     let mut views: Vec<_> = outs.iter_mut().map(|o| o.view_mut()).collect();
     assert_eq!(gradient_into(&f, &opts, &mut views).unwrap_err(), want);
     assert!(outs.iter().all(|o| o.iter().all(|v| v.is_nan())));
+}
+
+#[test]
+fn a_context_of_your_own_streams_slabs_into_your_outputs() {
+    // 2 KiB bindings: at most 512 f32 elements per slab, so a 12×9×10 volume
+    // takes many slabs, each read back into its part of the outputs.
+    for kernels in [AxisKernels::Fused, AxisKernels::PerAxis] {
+        let Some(ctx) = gpu_common::context_with(
+            GpuOptions::new()
+                .max_storage_buffer_binding_size(2048)
+                .axis_kernels(kernels),
+        ) else {
+            return;
+        };
+        let mut rng = Rng::new(0x5AB5);
+        let shape = [12, 9, 10];
+        let f = ArrayD::from_shape_simple_fn(IxDyn(&shape), || rng.range(-3.0, 3.0) as f32);
+        for opts in [
+            GradientOptions::new(),
+            GradientOptions::new()
+                .edge_order(ndgrad::EdgeOrder::Second)
+                .axes([0, 2]),
+        ] {
+            let want: Vec<ArrayD<f32>> = ctx.gradient_as(&f, &opts).unwrap();
+            let layouts = [OutLayout::C, OutLayout::Fortran, OutLayout::Stepped];
+            let mut storages: Vec<ArrayD<f32>> = (0..want.len())
+                .map(|k| storage(&shape, layouts[k]))
+                .collect();
+            let mut outs: Vec<ArrayViewMutD<'_, f32>> = storages
+                .iter_mut()
+                .zip(layouts)
+                .map(|(s, l)| view(s, l))
+                .collect();
+            ctx.gradient_into(&f, &opts, &mut outs).unwrap();
+            for (k, (out, want)) in outs.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    bits(out.iter().copied()),
+                    bits(want.iter().copied()),
+                    "{kernels:?} {opts:?} output {k}"
+                );
+            }
+            let want: ArrayD<f32> = ctx.gradient_magnitude_as(&f, &opts).unwrap();
+            let mut m = storage::<f32>(&shape, OutLayout::Stepped);
+            ctx.gradient_magnitude_into(&f, &opts, view(&mut m, OutLayout::Stepped))
+                .unwrap();
+            assert_eq!(
+                bits(view(&mut m, OutLayout::Stepped).iter().copied()),
+                bits(want.iter().copied()),
+                "{kernels:?} {opts:?} magnitude"
+            );
+            assert!(margins_untouched(&m));
+            let err = ctx.gradient_into(&f, &opts, &mut outs[..1]).unwrap_err();
+            assert!(matches!(err, Error::OutputCount { .. }), "{err}");
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! ([`Plan::new`]) → plan → backend ([`GpuContext::run_plan`]) → record
 //! ([`Recording::record`]) → read back ([`transfer::read_back_many`]).
 
-use ndarray::{Array, ArrayBase, Data, Dimension};
+use ndarray::{Array, ArrayBase, ArrayViewMut, Data, Dimension};
 
 use super::context::GpuContext;
 use super::jobs::Path;
@@ -20,6 +20,7 @@ use super::workspace::{SlabBuffers, Workspace};
 use crate::element::{Element, Input};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
+use crate::outputs;
 use crate::plan::{Plan, Request};
 
 impl GpuContext {
@@ -97,6 +98,87 @@ impl GpuContext {
     {
         let mut m = self.compute(f, opts, Request::Magnitude)?;
         Ok(m.pop().expect("a magnitude request returns one array"))
+    }
+
+    /// [`GpuContext::gradient_as`] into arrays the caller provides, of any
+    /// layout ([`crate::gradient_into`] on this device): C-ordered outputs
+    /// receive the results straight from the device's staging buffers.
+    ///
+    /// ```no_run
+    /// use ndarray::Array3;
+    /// use ndgrad::{gpu::GpuContext, GradientOptions};
+    ///
+    /// let ctx = GpuContext::new()?;
+    /// let f = Array3::<f32>::from_shape_fn((64, 64, 64), |(i, j, k)| (i * j + k) as f32);
+    /// // Allocated once, reused for every volume of this shape.
+    /// let mut d: Vec<Array3<f32>> = (0..3).map(|_| Array3::zeros((64, 64, 64))).collect();
+    /// let mut views: Vec<_> = d.iter_mut().map(|a| a.view_mut()).collect();
+    /// ctx.gradient_into(&f, &GradientOptions::new(), &mut views)?;
+    /// # Ok::<(), ndgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::gradient_into`].
+    pub fn gradient_into<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+        out: &mut [ArrayViewMut<'_, O, D>],
+    ) -> Result<()>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        self.compute_into(f, opts, Request::Components, out)
+    }
+
+    /// [`GpuContext::gradient_magnitude_as`] into an array the caller
+    /// provides, of any layout ([`crate::gradient_magnitude_into`] on this
+    /// device).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::gradient_into`].
+    pub fn gradient_magnitude_into<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+        out: ArrayViewMut<'_, O, D>,
+    ) -> Result<()>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        self.compute_into(f, opts, Request::Magnitude, &mut [out])
+    }
+
+    fn compute_into<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+        request: Request,
+        out: &mut [ArrayViewMut<'_, O, D>],
+    ) -> Result<()>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        let plan = Plan::new(f.shape(), opts)?;
+        outputs::check(&plan, f.shape(), request, out)?;
+        let data = f.as_standard_layout();
+        let data = data
+            .as_slice()
+            .expect("an array in standard layout is contiguous");
+        outputs::write_through(out, plan.len(), |buffers| {
+            run(self, &plan, data, request, buffers)
+        })
     }
 
     fn compute<O, I, S, D>(
