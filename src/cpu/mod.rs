@@ -324,6 +324,70 @@ mod tests {
     use super::*;
     use crate::{EdgeOrder, GradientOptions};
 
+    /// Rows longer than a column chunk (a long 1-D signal, three long rows)
+    /// are computed chunk by chunk, read in place or gathered and converted
+    /// (u16, f32 into f64), with uniform and coordinate spacing, edge order
+    /// 1 and 2, the magnitude too: every element equals the reference's
+    /// (`f64` results are bit for bit), whichever chunk it falls in.
+    #[test]
+    fn long_rows_are_computed_chunk_by_chunk() {
+        use crate::{reference, AxisSpacing, Spacing};
+        let n = 3 * (1 << 14) + 7;
+        let u: Vec<u16> = (0..n)
+            .map(|k| ((k * 7919 + k * k) % 65536) as u16)
+            .collect();
+        let x: Vec<f64> = (0..n).map(|k| k as f64 + 0.25 * (k % 3) as f64).collect();
+        for shape in [vec![n], vec![3, n]] {
+            let len: usize = shape.iter().product();
+            let u: Vec<u16> = u.iter().cycle().take(len).copied().collect();
+            let f32s: Vec<f32> = u.iter().map(|&v| f32::from(v) * 0.5 - 3.0).collect();
+            let f64s: Vec<f64> = u.iter().map(|&v| f64::from(v).sqrt()).collect();
+            for (edge_order, coords) in [
+                (EdgeOrder::First, false),
+                (EdgeOrder::Second, false),
+                (EdgeOrder::Second, true),
+            ] {
+                let mut opts = GradientOptions::new().edge_order(edge_order);
+                if coords {
+                    let mut items = vec![AxisSpacing::Scalar(1.0); shape.len() - 1];
+                    items.push(AxisSpacing::from(x.clone()));
+                    opts = opts.spacing(Spacing::PerAxis(items));
+                }
+                let plan = Plan::new(&shape, &opts).unwrap();
+                let dim = ndarray::IxDyn(&shape);
+                let check = |got: Vec<Vec<f64>>, want: Vec<Vec<f64>>, what: &str| {
+                    for (g, w) in got.iter().zip(&want) {
+                        let bad = g
+                            .iter()
+                            .zip(w)
+                            .position(|(a, b)| a.to_bits() != b.to_bits());
+                        assert_eq!(bad, None, "{what} {shape:?} {edge_order:?} coords {coords}");
+                    }
+                };
+                let view = ndarray::ArrayViewD::from_shape(dim.clone(), &u).unwrap();
+                check(
+                    gradient(&plan, view.view()),
+                    reference::gradient(&plan, &u),
+                    "u16",
+                );
+                let mags = vec![magnitude::<f64, _, _>(&plan, view)];
+                check(mags, vec![reference::magnitude(&plan, &u)], "u16 magnitude");
+                let view = ndarray::ArrayViewD::from_shape(dim.clone(), &f32s).unwrap();
+                check(
+                    gradient(&plan, view),
+                    reference::gradient(&plan, &f32s),
+                    "f32",
+                );
+                let view = ndarray::ArrayViewD::from_shape(dim, &f64s).unwrap();
+                check(
+                    gradient(&plan, view),
+                    reference::gradient(&plan, &f64s),
+                    "f64",
+                );
+            }
+        }
+    }
+
     /// `gradient_into` and `magnitude_into` stream outputs this large to
     /// memory (non-temporal stores); `gradient` and `magnitude` write fresh
     /// outputs with ordinary stores. Both give the same bits, whatever the

@@ -41,6 +41,9 @@ const STREAM_ABOVE: usize = 128 << 20;
 /// then streamed to its output: it stays in the first-level cache between
 /// the two.
 const STREAM_ROW_BYTES: usize = 32 << 10;
+/// Rows longer than this many columns are computed a chunk at a time: a
+/// task's gathered, converted and squared rows are this long at most.
+const COL_CHUNK: usize = 1 << 14;
 
 /// One requested axis, ready to run.
 enum AxisWork<'p, T> {
@@ -312,11 +315,14 @@ impl<'p, T: Element> Traversal<'p, T> {
         if rows.is_empty() || cols.is_empty() {
             return;
         }
+        // Long rows (a 1-D array is one row) are computed a chunk of columns
+        // at a time, so the per-task rows below stay small and in cache.
+        let chunk = cols.len().min(COL_CHUNK);
         let zero = T::from_f64(0.0);
-        // A gathered row (innermost axis) spans `cols` plus at most two
+        // A gathered row (innermost axis) spans a chunk plus at most two
         // samples each side; one buffer per row a tap reads at once.
         let width = if L::NEEDS_BUFFER {
-            (cols.len() + 4).min(self.row_len)
+            (chunk + 4).min(self.row_len)
         } else {
             0
         };
@@ -328,78 +334,83 @@ impl<'p, T: Element> Traversal<'p, T> {
         // `scratch` and streamed to memory from there (see `streaming`).
         let stream = self.stream
             && same_type::<O, T>()
-            && cols.len() * std::mem::size_of::<T>() <= STREAM_ROW_BYTES;
+            && chunk * std::mem::size_of::<T>() <= STREAM_ROW_BYTES;
         let scratch_len = if magnitude || stream || !same_type::<O, T>() {
-            cols.len()
+            chunk
         } else {
             0
         };
         let mut scratch = vec![zero; scratch_len];
         // The running sum of squares of a magnitude row.
-        let mut sum = vec![zero; if magnitude { cols.len() } else { 0 }];
+        let mut sum = vec![zero; if magnitude { chunk } else { 0 }];
         let mut index = vec![0; self.shape.len()];
-        let (mut in_offset, mut out_offset) = self.locate(walk, rows.start, &mut index);
-        for _ in rows {
-            let at = Row {
-                walk,
-                index: &index,
-                in_offset,
-                cols: cols.clone(),
-            };
-            match sink {
-                Sink::Components(outs) => {
-                    for (work, out) in self.axes.iter().zip(outs) {
-                        // SAFETY: `out.0` points to a live buffer of
-                        // `plan.len()` elements (checked in `gradient_into`),
-                        // and `out_offset + cols` is this row's `cols` in it.
-                        // Rows and column ranges of different tasks are
-                        // disjoint (`run` splits them without overlap, and
-                        // `locate`/`advance` visit each row once), so no other
-                        // reference to these elements exists while this one
-                        // lives: it is dropped before the next row.
+        for first in cols.clone().step_by(chunk) {
+            let cols = first..(first + chunk).min(cols.end);
+            let scratch = &mut scratch[..scratch_len.min(cols.len())];
+            let sum = &mut sum[..if magnitude { cols.len() } else { 0 }];
+            let (mut in_offset, mut out_offset) = self.locate(walk, rows.start, &mut index);
+            for _ in rows.clone() {
+                let at = Row {
+                    walk,
+                    index: &index,
+                    in_offset,
+                    cols: cols.clone(),
+                };
+                match sink {
+                    Sink::Components(outs) => {
+                        for (work, out) in self.axes.iter().zip(outs) {
+                            // SAFETY: `out.0` points to a live buffer of
+                            // `plan.len()` elements (checked in `gradient_into`),
+                            // and `out_offset + cols` is this row's `cols` in it.
+                            // Rows and column ranges of different tasks are
+                            // disjoint (`run` splits them without overlap, and
+                            // `locate`/`advance` visit each row once), so no other
+                            // reference to these elements exists while this one
+                            // lives: it is dropped before the next row.
+                            let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
+                            match row_as::<T, O>(out) {
+                                Some(out) if stream => {
+                                    self.derivative(work, &at, lanes, &mut buffers, scratch);
+                                    sink::stream(out, scratch);
+                                }
+                                Some(out) => self.derivative(work, &at, lanes, &mut buffers, out),
+                                None => {
+                                    self.derivative(work, &at, lanes, &mut buffers, scratch);
+                                    for (o, &d) in out.iter_mut().zip(scratch.iter()) {
+                                        *o = O::from_compute(d);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Sink::Magnitude(out) => {
+                        sum.fill(zero);
+                        for work in &self.axes {
+                            self.derivative(work, &at, lanes, &mut buffers, scratch);
+                            for (s, &d) in sum.iter_mut().zip(scratch.iter()) {
+                                *s = *s + d * d;
+                            }
+                        }
+                        // SAFETY: as for the components above (the buffer is
+                        // checked in `magnitude_into`).
                         let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
                         match row_as::<T, O>(out) {
                             Some(out) if stream => {
-                                self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
-                                sink::stream(out, &scratch);
+                                for (o, &s) in scratch.iter_mut().zip(sum.iter()) {
+                                    *o = s.sqrt();
+                                }
+                                sink::stream(out, scratch);
                             }
-                            Some(out) => self.derivative(work, &at, lanes, &mut buffers, out),
-                            None => {
-                                self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
-                                for (o, &d) in out.iter_mut().zip(&scratch) {
-                                    *o = O::from_compute(d);
+                            _ => {
+                                for (o, &s) in out.iter_mut().zip(sum.iter()) {
+                                    *o = O::from_compute(s.sqrt());
                                 }
                             }
                         }
                     }
                 }
-                Sink::Magnitude(out) => {
-                    sum.fill(zero);
-                    for work in &self.axes {
-                        self.derivative(work, &at, lanes, &mut buffers, &mut scratch);
-                        for (s, &d) in sum.iter_mut().zip(&scratch) {
-                            *s = *s + d * d;
-                        }
-                    }
-                    // SAFETY: as for the components above (the buffer is
-                    // checked in `magnitude_into`).
-                    let out = unsafe { out.row(out_offset + cols.start, cols.len()) };
-                    match row_as::<T, O>(out) {
-                        Some(out) if stream => {
-                            for (o, &s) in scratch.iter_mut().zip(&sum) {
-                                *o = s.sqrt();
-                            }
-                            sink::stream(out, &scratch);
-                        }
-                        _ => {
-                            for (o, &s) in out.iter_mut().zip(&sum) {
-                                *o = O::from_compute(s.sqrt());
-                            }
-                        }
-                    }
-                }
+                self.advance(walk, &mut index, &mut in_offset, &mut out_offset);
             }
-            self.advance(walk, &mut index, &mut in_offset, &mut out_offset);
         }
         if stream {
             sink::stream_fence();
