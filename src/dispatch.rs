@@ -4,7 +4,7 @@
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::element::{Element, Input};
+use crate::element::{with_c_order, Element, Input};
 use crate::error::Result;
 use crate::options::Backend;
 use crate::plan::{Plan, Request};
@@ -25,16 +25,10 @@ where
     D: Dimension,
 {
     match backend {
-        Backend::Reference => {
-            let data = f.as_standard_layout();
-            let data = data
-                .as_slice()
-                .expect("an array in standard layout is contiguous");
-            Ok(match request {
-                Request::Components => reference::gradient(plan, data),
-                Request::Magnitude => vec![reference::magnitude(plan, data)],
-            })
-        }
+        Backend::Reference => Ok(with_c_order(f, |data| match request {
+            Request::Components => reference::gradient(plan, data),
+            Request::Magnitude => vec![reference::magnitude(plan, data)],
+        })),
         // The CPU reads any input type and layout in place, converting
         // rows as it loads them, and fuses the magnitude into its pass.
         Backend::Cpu => Ok(match request {
@@ -42,11 +36,8 @@ where
             Request::Magnitude => vec![cpu::magnitude(plan, f.view())],
         }),
         Backend::Gpu => {
-            let data = f.as_standard_layout();
-            let data = data
-                .as_slice()
-                .expect("an array in standard layout is contiguous");
-            gpu::default_context()?.run_plan::<O, I>(plan, data, request)
+            let ctx = gpu::default_context()?;
+            with_c_order(f, |data| ctx.run_plan::<O, I>(plan, data, request))
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
     }
@@ -79,11 +70,10 @@ where
             Request::Magnitude => cpu::magnitude_into(plan, f.view(), outputs[0]),
         },
         Backend::Gpu => {
-            let data = f.as_standard_layout();
-            let data = data
-                .as_slice()
-                .expect("an array in standard layout is contiguous");
-            gpu::default_context()?.run_plan_into::<O, I>(plan, data, request, outputs)?;
+            let ctx = gpu::default_context()?;
+            with_c_order(f, |data| {
+                ctx.run_plan_into::<O, I>(plan, data, request, outputs)
+            })?;
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
     }

@@ -2,6 +2,8 @@
 //! gradient is computed in ([`Element`]).
 
 use std::fmt::Debug;
+
+use ndarray::{ArrayBase, Data, Dimension};
 use std::ops::{Add, Div, Mul, Sub};
 
 pub use half::f16;
@@ -268,6 +270,20 @@ pub(crate) fn convert<I: Input, O: Element>(x: I) -> O {
 /// `I` and `O` are the same type.
 pub(crate) fn same_type<I: 'static, O: 'static>() -> bool {
     std::any::TypeId::of::<I>() == std::any::TypeId::of::<O>()
+}
+
+/// Runs `run` on the elements of `f` as one C-ordered slice: `f`'s own
+/// memory when it is in standard layout, otherwise a C-ordered copy.
+pub(crate) fn with_c_order<T, S, D, R>(f: &ArrayBase<S, D>, run: impl FnOnce(&[T]) -> R) -> R
+where
+    T: Clone,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let data = f.as_standard_layout();
+    run(data
+        .as_slice()
+        .expect("an array in standard layout is contiguous"))
 }
 
 #[cfg(test)]

@@ -18,10 +18,7 @@ pub(crate) fn check<O, D: Dimension>(
     request: Request,
     out: &[ArrayViewMut<'_, O, D>],
 ) -> Result<()> {
-    let expected = match request {
-        Request::Components => plan.axes.len(),
-        Request::Magnitude => 1,
-    };
+    let expected = request.count(plan);
     if out.len() != expected {
         return Err(Error::OutputCount {
             expected,

@@ -47,6 +47,16 @@ pub(crate) enum Request {
     Magnitude,
 }
 
+impl Request {
+    /// How many arrays a request for `plan` returns.
+    pub(crate) fn count(self, plan: &Plan) -> usize {
+        match self {
+            Request::Components => plan.axes.len(),
+            Request::Magnitude => 1,
+        }
+    }
+}
+
 /// A validated gradient request: the shape and one [`AxisPlan`] per requested
 /// axis, in the order the axes were requested.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@ use super::slab::SlabPlan;
 use super::transfer;
 use super::types::{InputKind, Stored};
 use super::workspace::{SlabBuffers, Workspace};
-use crate::element::{Element, Input};
+use crate::element::{with_c_order, Element, Input};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::outputs;
@@ -172,15 +172,11 @@ impl GpuContext {
     {
         let plan = Plan::new(f.shape(), opts)?;
         outputs::check(&plan, f.shape(), request, out)?;
-        let data = f.as_standard_layout();
-        let data = data
-            .as_slice()
-            .expect("an array in standard layout is contiguous");
-        outputs::write_through(out, plan.len(), |buffers| {
-            run(self, &plan, data, request, buffers)
-        })
+        self.run_into_views(f, &plan, request, out)
     }
 
+    /// The fresh-array calls: [`GpuContext::compute_into`] into new arrays,
+    /// poisoned with NaN until the device's results land in them.
     fn compute<O, I, S, D>(
         &self,
         f: &ArrayBase<S, D>,
@@ -194,18 +190,33 @@ impl GpuContext {
         D: Dimension,
     {
         let plan = Plan::new(f.shape(), opts)?;
-        let data = f.as_standard_layout();
-        let data = data
-            .as_slice()
-            .expect("an array in standard layout is contiguous");
-        let outputs = self.run_plan::<O, I>(&plan, data, request)?;
-        Ok(outputs
-            .into_iter()
-            .map(|v| {
-                Array::from_shape_vec(f.raw_dim(), v)
-                    .expect("the GPU returns one value per element")
+        let mut arrays: Vec<Array<O, D>> = (0..request.count(&plan))
+            .map(|_| Array::from_elem(f.raw_dim(), O::from_f64(f64::NAN)))
+            .collect();
+        let mut views: Vec<_> = arrays.iter_mut().map(|a| a.view_mut()).collect();
+        self.run_into_views(f, &plan, request, &mut views)?;
+        Ok(arrays)
+    }
+
+    /// Runs the validated `plan` on `f` into `out`, checked against it.
+    fn run_into_views<O, I, S, D>(
+        &self,
+        f: &ArrayBase<S, D>,
+        plan: &Plan,
+        request: Request,
+        out: &mut [ArrayViewMut<'_, O, D>],
+    ) -> Result<()>
+    where
+        O: Element,
+        I: Input,
+        S: Data<Elem = I>,
+        D: Dimension,
+    {
+        with_c_order(f, |data| {
+            outputs::write_through(out, plan.len(), |buffers| {
+                run(self, plan, data, request, buffers)
             })
-            .collect())
+        })
     }
 
     /// Computes `request` for `plan` on `data` (C order): the backend entry
@@ -216,11 +227,7 @@ impl GpuContext {
         data: &[I],
         request: Request,
     ) -> Result<Vec<Vec<O>>> {
-        let count = match request {
-            Request::Components => plan.axes.len(),
-            Request::Magnitude => 1,
-        };
-        let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; count];
+        let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; request.count(plan)];
         let mut dsts: Vec<&mut [O]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
         run(self, plan, data, request, &mut dsts)?;
         Ok(outputs)

@@ -17,7 +17,7 @@ use super::slab::Slab;
 use super::transfer;
 use super::types::{InputKind, Stored};
 use super::workspace::{SlabBuffers, Workspace};
-use crate::element::Element;
+use crate::element::{with_c_order, Element};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::{Plan, Request};
@@ -230,16 +230,14 @@ impl GpuContext {
                 limit: self.limits.max_slab_elements(elem) * elem,
             });
         }
-        let data = f.as_standard_layout();
-        let data = data
-            .as_slice()
-            .expect("an array in standard layout is contiguous");
-        let mut ws = self.take_workspace();
-        let timings = self.scoped("timing the kernels", || {
-            self.time_resident(&plan, data, &mut ws, repeats.max(1))
-        })?;
-        self.return_workspace(ws);
-        Ok(timings)
+        with_c_order(f, |data| {
+            let mut ws = self.take_workspace();
+            let timings = self.scoped("timing the kernels", || {
+                self.time_resident(&plan, data, &mut ws, repeats.max(1))
+            })?;
+            self.return_workspace(ws);
+            Ok(timings)
+        })
     }
 
     fn time_resident<T: Element>(

@@ -12,7 +12,7 @@ use super::jobs::{Params, Path, RunKind};
 use super::record::{params_bytes, Bindings, Recording, Window};
 use super::transfer::{POISON_F16_PAIR, POISON_F32, POISON_F64};
 use super::types::{InputKind, Stored};
-use crate::element::{Element, Input};
+use crate::element::{with_c_order, Element, Input};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::{Plan, Request};
@@ -74,21 +74,19 @@ impl GpuContext {
         D: Dimension,
     {
         self.check_health()?;
-        let data = f.as_standard_layout();
-        let data = data
-            .as_slice()
-            .expect("an array in standard layout is contiguous");
-        let bytes: &[u8] = bytemuck::cast_slice(data);
-        let padded = InputKind::of::<I>().buffer_bytes(data.len() as u64);
-        if padded > self.limits.max_buffer_size {
-            return Err(Error::ExceedsGpuLimits {
-                what: format!("a device-resident array of shape {:?}", f.shape()),
-                needed: padded,
-                limit: self.limits.max_buffer_size,
-            });
-        }
-        let mut contents = bytes.to_vec();
-        contents.resize(padded as usize, 0);
+        let contents = with_c_order(f, |data| {
+            let padded = InputKind::of::<I>().buffer_bytes(data.len() as u64);
+            if padded > self.limits.max_buffer_size {
+                return Err(Error::ExceedsGpuLimits {
+                    what: format!("a device-resident array of shape {:?}", f.shape()),
+                    needed: padded,
+                    limit: self.limits.max_buffer_size,
+                });
+            }
+            let mut contents = bytemuck::cast_slice::<I, u8>(data).to_vec();
+            contents.resize(padded as usize, 0);
+            Ok(contents)
+        })?;
         let buffer = self.scoped("uploading an array", || {
             Ok(self
                 .device

@@ -205,41 +205,17 @@ pub trait RandomInput: ndgrad::Input {
     fn random(rng: &mut Rng) -> Self;
 }
 
-impl RandomInput for u8 {
-    fn random(rng: &mut Rng) -> Self {
-        rng.next_u64() as u8
-    }
+/// The 8-, 16- and 32-bit integers: any bit pattern of their width.
+macro_rules! random_bits {
+    ($($t:ty),*) => {$(
+        impl RandomInput for $t {
+            fn random(rng: &mut Rng) -> Self {
+                rng.next_u64() as $t
+            }
+        }
+    )*};
 }
-
-impl RandomInput for u16 {
-    fn random(rng: &mut Rng) -> Self {
-        rng.next_u64() as u16
-    }
-}
-
-impl RandomInput for i16 {
-    fn random(rng: &mut Rng) -> Self {
-        rng.next_u64() as i16
-    }
-}
-
-impl RandomInput for i32 {
-    fn random(rng: &mut Rng) -> Self {
-        rng.next_u64() as i32
-    }
-}
-
-impl RandomInput for i8 {
-    fn random(rng: &mut Rng) -> Self {
-        rng.next_u64() as i8
-    }
-}
-
-impl RandomInput for u32 {
-    fn random(rng: &mut Rng) -> Self {
-        rng.next_u64() as u32
-    }
-}
+random_bits!(i8, u8, i16, u16, i32, u32);
 
 /// Any bit pattern, of a random length (so small values and every rounding
 /// case beyond 2²⁴ and 2⁵³ come up).
