@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, Dimension};
+use ndarray::{ArcArray, Dimension, IxDyn};
 
 /// How the one-sided differences at both ends of an axis are formed: numpy's
 /// `edge_order` argument.
@@ -52,14 +52,19 @@ pub enum AxisSpacing {
     /// the axis's length). Decreasing and unevenly spaced coordinates are
     /// allowed; coordinates whose differences are all exactly equal take the
     /// uniform path, as in numpy.
-    Coordinates(ArrayD<f64>),
+    ///
+    /// The array is shared, not copied: cloning the options or planning a
+    /// call only counts a reference, so long coordinate arrays cost no
+    /// memory beyond the caller's own. [`AxisSpacing::coordinates`] and the
+    /// `From` conversions build it from an owned array without a copy.
+    Coordinates(ArcArray<f64, IxDyn>),
 }
 
 impl AxisSpacing {
     /// Coordinates from anything that converts into an array of `f64`, of any
     /// dimension (validation rejects all but 1-D, with a clear error).
     pub fn coordinates<D: Dimension>(coords: ndarray::Array<f64, D>) -> Self {
-        AxisSpacing::Coordinates(coords.into_dyn())
+        AxisSpacing::Coordinates(coords.into_dyn().into_shared())
     }
 }
 
@@ -71,13 +76,13 @@ impl From<f64> for AxisSpacing {
 
 impl From<ndarray::Array1<f64>> for AxisSpacing {
     fn from(x: ndarray::Array1<f64>) -> Self {
-        AxisSpacing::Coordinates(x.into_dyn())
+        AxisSpacing::Coordinates(x.into_dyn().into_shared())
     }
 }
 
 impl From<Vec<f64>> for AxisSpacing {
     fn from(x: Vec<f64>) -> Self {
-        AxisSpacing::Coordinates(ndarray::Array1::from(x).into_dyn())
+        AxisSpacing::Coordinates(ndarray::Array1::from(x).into_dyn().into_shared())
     }
 }
 

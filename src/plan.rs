@@ -145,7 +145,7 @@ fn normalize_axes(axes: &Axes, ndim: usize) -> Result<Vec<usize>> {
 #[derive(Clone, Copy)]
 enum Item<'a> {
     Scalar(f64),
-    Coordinates(&'a ndarray::ArrayD<f64>),
+    Coordinates(&'a ndarray::ArcArray<f64, ndarray::IxDyn>),
 }
 
 impl<'a> Item<'a> {
@@ -200,16 +200,12 @@ fn steps_of(axis: usize, len: usize, item: Item<'_>) -> Result<Steps> {
             if x.len() < 2 {
                 return Err(Error::CoordinatesTooShort { axis, len: x.len() });
             }
-            // A plain slice when the coordinates are contiguous (the usual
-            // case); iterating a dynamic-dimension array is far slower.
+            // Shared with the caller (a reference count, no copy).
             let x = x
-                .view()
+                .clone()
                 .into_dimensionality::<ndarray::Ix1>()
                 .expect("checked 1-D above");
-            Ok(match x.as_slice() {
-                Some(x) => Steps::from_coordinates(x),
-                None => Steps::from_coordinates(&x.to_vec()),
-            })
+            Ok(Steps::from_coordinates(x))
         }
     }
 }

@@ -13,14 +13,113 @@
 
 use std::ops::{Add, Div, Mul, Sub};
 
+use ndarray::ArcArray1;
 use rayon::prelude::*;
 
 use crate::options::EdgeOrder;
 
-/// Below this many coordinates, steps and weights are computed on the
-/// calling thread; above, on rayon's pool (each value depends only on its
-/// neighbours, so the values are the same).
+/// Below this many coordinates, the uniformity check runs on the calling
+/// thread; above, on rayon's pool (each comparison depends only on its
+/// neighbours, so the answer is the same).
 const PARALLEL_BELOW: usize = 1 << 15;
+
+/// numpy's weights `[a, b, c]` of `f[i − 1]`, `f[i]`, `f[i + 1]` at an
+/// interior point of a non-uniform axis, from its steps `dx1 = x[i] − x[i − 1]`
+/// and `dx2 = x[i + 1] − x[i]`, in numpy's order of operations.
+///
+/// Every backend gets its non-uniform interior weights from here: the CPU
+/// computes them as it runs (a long axis never holds a table of them), the
+/// GPU and the reference through [`Coordinates::weights`].
+///
+/// ```
+/// // Equal steps give the central difference: [-1/2h, 0, 1/2h].
+/// assert_eq!(ndgrad::stencil::interior_weights(0.5, 0.5), [-1.0, 0.0, 1.0]);
+/// ```
+#[inline(always)]
+pub fn interior_weights(dx1: f64, dx2: f64) -> [f64; 3] {
+    let a = -(dx2) / (dx1 * (dx1 + dx2));
+    let b = (dx2 - dx1) / (dx1 * dx2);
+    let c = dx1 / (dx2 * (dx1 + dx2));
+    [a, b, c]
+}
+
+/// [`interior_weights`] with one division instead of three, for a backend
+/// that rounds the weights to a type narrower than `f64` (`f32`).
+///
+/// With `r = 1 / (dx1·dx2·(dx1 + dx2))` the weights are `−dx2²·r`,
+/// `(dx2 − dx1)(dx1 + dx2)·r` and `dx1²·r`: the same numbers, computed with
+/// a few `f64` roundings more, so they differ from numpy's by a few units
+/// of `f64`'s last place, about 10⁻¹⁵ relative. Rounded to `f32` (a unit in
+/// the last place of 6·10⁻⁸) they are numpy's weights rounded to `f32`,
+/// except where a weight lies within 10⁻¹⁵ of a rounding boundary, and then
+/// one unit of `f32`'s last place away. Divisions are the slowest operation
+/// in the non-uniform loop; this one runs three times faster.
+///
+/// ```
+/// use ndgrad::stencil::{interior_weights, interior_weights_one_division};
+/// let (exact, fast) = (interior_weights(0.3, 0.7), interior_weights_one_division(0.3, 0.7));
+/// for (e, f) in exact.iter().zip(fast) {
+///     assert!((e - f).abs() <= 1e-14 * e.abs());
+///     assert_eq!(*e as f32, f as f32);
+/// }
+/// ```
+#[inline(always)]
+pub fn interior_weights_one_division(dx1: f64, dx2: f64) -> [f64; 3] {
+    let sum = dx1 + dx2;
+    let r = 1.0 / (dx1 * dx2 * sum);
+    [-(dx2 * dx2) * r, (dx2 - dx1) * sum * r, dx1 * dx1 * r]
+}
+
+/// The coordinate of every point of a non-uniform axis: numpy's `x`, shared
+/// with the caller's [`crate::AxisSpacing::Coordinates`] rather than copied,
+/// and contiguous.
+///
+/// Steps and weights are computed from it when they are needed, in numpy's
+/// order of operations (`x[k + 1] − x[k]` is numpy's `diff(x)[k]`), so a
+/// long axis holds no table of differences or weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coordinates(ArcArray1<f64>);
+
+impl Coordinates {
+    /// Wraps `x`, copying it only if it is not contiguous.
+    pub fn new(x: ArcArray1<f64>) -> Coordinates {
+        if x.as_slice().is_some() {
+            Coordinates(x)
+        } else {
+            Coordinates(x.as_standard_layout().to_owned().into_shared())
+        }
+    }
+
+    /// The coordinates, in order.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[f64] {
+        self.0.as_slice().expect("contiguous by construction")
+    }
+
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no points (never, for an axis with a stencil).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Step `k`: `x[k + 1] − x[k]`, numpy's `diff(x)[k]`.
+    #[inline(always)]
+    pub fn step(&self, k: usize) -> f64 {
+        let x = self.as_slice();
+        x[k + 1] - x[k]
+    }
+
+    /// The interior weights of point `i` (`0 < i < n − 1`):
+    /// [`interior_weights`] of its two steps.
+    #[inline(always)]
+    pub fn weights(&self, i: usize) -> [f64; 3] {
+        interior_weights(self.step(i - 1), self.step(i))
+    }
+}
 
 /// The spacing of one axis after numpy's reduction of its spacing argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,29 +127,29 @@ pub enum Steps {
     /// One distance `h` between all neighbours: a scalar spacing, or
     /// coordinates whose differences are all exactly equal.
     Uniform(f64),
-    /// `dx[i] = x[i + 1] − x[i]` for coordinates `x`; its length is `n − 1`.
-    NonUniform(Vec<f64>),
+    /// Coordinates whose differences are not all equal.
+    NonUniform(Coordinates),
 }
 
 impl Steps {
     /// Reduces coordinates as numpy does: `dx = diff(x)`, and if every `dx`
     /// equals `dx[0]` exactly (no tolerance) the axis is uniform with `h = dx[0]`.
+    /// The differences are compared as they are computed, never stored.
     ///
     /// `x` must hold at least two points ([`crate::plan::Plan::new`] checks).
-    pub fn from_coordinates(x: &[f64]) -> Steps {
-        let dx: Vec<f64> = if x.len() < PARALLEL_BELOW {
-            x.windows(2).map(|w| w[1] - w[0]).collect()
+    pub fn from_coordinates(x: ArcArray1<f64>) -> Steps {
+        let x = Coordinates::new(x);
+        let h = x.step(0);
+        let equal = |w: &[f64]| w[1] - w[0] == h;
+        let uniform = if x.len() < PARALLEL_BELOW {
+            x.as_slice().windows(2).all(equal)
         } else {
-            x.par_windows(2).map(|w| w[1] - w[0]).collect()
+            x.as_slice().par_windows(2).all(equal)
         };
-        if dx
-            .par_iter()
-            .with_min_len(PARALLEL_BELOW)
-            .all(|&d| d == dx[0])
-        {
-            Steps::Uniform(dx[0])
+        if uniform {
+            Steps::Uniform(h)
         } else {
-            Steps::NonUniform(dx)
+            Steps::NonUniform(x)
         }
     }
 }
@@ -198,10 +297,10 @@ pub enum Interior {
         /// `2h`, computed as numpy does (`2. * h`).
         two_h: f64,
     },
-    /// `a·f[i−1] + b·f[i] + c·f[i+1]` with `[a, b, c] = weights[i − 1]`.
+    /// `a·f[i−1] + b·f[i] + c·f[i+1]` with `[a, b, c] = x.weights(i)`.
     NonUniform {
-        /// One `[a, b, c]` per interior point; length `n − 2` (empty when n = 2).
-        weights: Vec<[f64; 3]>,
+        /// The coordinates of the axis.
+        x: Coordinates,
     },
 }
 
@@ -231,15 +330,15 @@ impl Stencil {
     ///
     /// # Panics
     ///
-    /// If `n < edge_order + 1`, or if non-uniform `steps` do not hold `n − 1`
-    /// differences; [`crate::plan::Plan::new`] rejects both with an `Err` first.
+    /// If `n < edge_order + 1`, or if non-uniform `steps` do not hold `n`
+    /// coordinates; [`crate::plan::Plan::new`] rejects both with an `Err` first.
     pub fn new(n: usize, steps: Steps, edge_order: EdgeOrder) -> Stencil {
         assert!(n > edge_order.get(), "axis too short for the edge order");
         let (interior, first, last) = match steps {
             Steps::Uniform(h) => Self::uniform(n, h, edge_order),
-            Steps::NonUniform(dx) => {
-                assert_eq!(dx.len(), n - 1, "one difference per neighbouring pair");
-                Self::non_uniform(n, &dx, edge_order)
+            Steps::NonUniform(x) => {
+                assert_eq!(x.len(), n, "one coordinate per point");
+                Self::non_uniform(n, x, edge_order)
             }
         };
         Stencil {
@@ -280,36 +379,23 @@ impl Stencil {
         (interior, first, last)
     }
 
-    fn non_uniform(n: usize, dx: &[f64], edge_order: EdgeOrder) -> (Interior, Tap, Tap) {
-        let weight = |d: &[f64]| {
-            let (dx1, dx2) = (d[0], d[1]);
-            let a = -(dx2) / (dx1 * (dx1 + dx2));
-            let b = (dx2 - dx1) / (dx1 * dx2);
-            let c = dx1 / (dx2 * (dx1 + dx2));
-            [a, b, c]
-        };
-        // Each weight depends only on its two steps, so computing them on
-        // several threads gives the same values.
-        let weights = if dx.len() < PARALLEL_BELOW {
-            dx.windows(2).map(weight).collect()
-        } else {
-            dx.par_windows(2).map(weight).collect()
-        };
+    fn non_uniform(n: usize, x: Coordinates, edge_order: EdgeOrder) -> (Interior, Tap, Tap) {
+        let dx = |k: usize| x.step(k);
         let (first, last) = match edge_order {
             EdgeOrder::First => (
                 Tap::Difference {
                     lo: 0,
                     hi: 1,
-                    denom: dx[0],
+                    denom: dx(0),
                 },
                 Tap::Difference {
                     lo: n - 2,
                     hi: n - 1,
-                    denom: dx[n - 2],
+                    denom: dx(n - 2),
                 },
             ),
             EdgeOrder::Second => {
-                let (dx1, dx2) = (dx[0], dx[1]);
+                let (dx1, dx2) = (dx(0), dx(1));
                 let a = -(2. * dx1 + dx2) / (dx1 * (dx1 + dx2));
                 let b = (dx1 + dx2) / (dx1 * dx2);
                 let c = -dx1 / (dx2 * (dx1 + dx2));
@@ -317,7 +403,7 @@ impl Stencil {
                     first: 0,
                     w: [a, b, c],
                 };
-                let (dx1, dx2) = (dx[n - 3], dx[n - 2]);
+                let (dx1, dx2) = (dx(n - 3), dx(n - 2));
                 let a = (dx2) / (dx1 * (dx1 + dx2));
                 let b = -(dx2 + dx1) / (dx1 * dx2);
                 let c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2));
@@ -328,7 +414,7 @@ impl Stencil {
                 (first, last)
             }
         };
-        (Interior::NonUniform { weights }, first, last)
+        (Interior::NonUniform { x }, first, last)
     }
 
     /// The length of the axis.
@@ -365,7 +451,7 @@ impl Stencil {
     pub fn tap(&self, i: usize) -> Tap {
         Tap::of_point(i, self.n, self.first, self.last, || match &self.interior {
             Interior::Uniform { two_h } => Tap::centred(i, *two_h),
-            Interior::NonUniform { weights } => Tap::inside(i, weights[i - 1]),
+            Interior::NonUniform { x } => Tap::inside(i, x.weights(i)),
         })
     }
 }
@@ -377,16 +463,16 @@ mod tests {
     #[test]
     fn equal_differences_reduce_to_uniform_exactly() {
         assert_eq!(
-            Steps::from_coordinates(&[0.0, 2.0, 4.0, 6.0]),
+            Steps::from_coordinates(ArcArray1::from(vec![0.0, 2.0, 4.0, 6.0])),
             Steps::Uniform(2.0)
         );
         assert_eq!(
-            Steps::from_coordinates(&[6.0, 4.0, 2.0]),
+            Steps::from_coordinates(ArcArray1::from(vec![6.0, 4.0, 2.0])),
             Steps::Uniform(-2.0)
         );
         // 0.1 steps are not exactly equal in binary: numpy takes the non-uniform path.
         assert!(matches!(
-            Steps::from_coordinates(&[0.0, 0.1, 0.2, 0.3]),
+            Steps::from_coordinates(ArcArray1::from(vec![0.0, 0.1, 0.2, 0.3])),
             Steps::NonUniform(_)
         ));
     }
@@ -395,7 +481,11 @@ mod tests {
     fn second_order_edges_are_exact_on_quadratics() {
         let x = [0.0, 0.5, 1.5, 3.0, 3.25];
         let f: Vec<f64> = x.iter().map(|&x| x * x - 3.0 * x).collect();
-        let s = Stencil::new(5, Steps::from_coordinates(&x), EdgeOrder::Second);
+        let s = Stencil::new(
+            5,
+            Steps::from_coordinates(ArcArray1::from(x.to_vec())),
+            EdgeOrder::Second,
+        );
         for (i, &xi) in x.iter().enumerate() {
             let g = s.tap(i).apply(|k| f[k]);
             assert!((g - (2.0 * xi - 3.0)).abs() < 1e-12, "point {i}: {g}");
@@ -425,30 +515,46 @@ mod tests {
     }
 
     #[test]
-    fn long_axes_computed_on_threads_equal_short_ones_computed_serially() {
-        // Above PARALLEL_BELOW points the steps and weights come from rayon;
-        // each depends only on its neighbours, so the first and last 1,000
-        // points (computed serially on their own) must give the same bits.
+    fn long_axes_are_checked_for_uniformity_on_threads_alike() {
+        // Above PARALLEL_BELOW points the comparison runs on rayon's pool:
+        // one unequal step anywhere, the last included, makes the axis
+        // non-uniform, and exactly equal steps keep it uniform.
         let n = 3 * PARALLEL_BELOW + 17;
-        let mut x = vec![0.0f64];
-        let mut state = 12_345u64;
-        for _ in 1..n {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            let step = 0.1 + (state >> 11) as f64 / (1u64 << 53) as f64;
-            x.push(x.last().unwrap() + step);
+        let x: Vec<f64> = (0..n).map(|i| i as f64 * 0.25).collect();
+        assert_eq!(
+            Steps::from_coordinates(ArcArray1::from(x.clone())),
+            Steps::Uniform(0.25)
+        );
+        for k in [1, n / 2, n - 1] {
+            let mut bent = x.clone();
+            bent[k] += 0.125;
+            assert!(matches!(
+                Steps::from_coordinates(ArcArray1::from(bent)),
+                Steps::NonUniform(_)
+            ));
         }
-        let weights =
-            |x: &[f64]| match Stencil::new(x.len(), Steps::from_coordinates(x), EdgeOrder::Second)
-                .interior()
-            {
-                Interior::NonUniform { weights } => weights.clone(),
-                Interior::Uniform { .. } => panic!("random steps are not uniform"),
-            };
-        let all = weights(&x);
-        assert_eq!(all.len(), n - 2);
-        assert_eq!(weights(&x[..1000])[..], all[..998]);
-        assert_eq!(weights(&x[n - 1000..])[..], all[n - 1000..]);
+    }
+
+    #[test]
+    fn weights_come_from_numpys_differences_of_the_shared_coordinates() {
+        let x = ArcArray1::from(vec![0.0, 0.1, 0.3, 0.35, 1.0]);
+        let s = Stencil::new(5, Steps::from_coordinates(x.clone()), EdgeOrder::First);
+        let dx: Vec<f64> = x.windows(2).into_iter().map(|w| w[1] - w[0]).collect();
+        for i in 1..4 {
+            let w = interior_weights(dx[i - 1], dx[i]);
+            assert_eq!(s.tap(i), Tap::inside(i, w));
+        }
+        // Contiguous coordinates are shared, not copied.
+        match s.interior() {
+            Interior::NonUniform { x: shared } => {
+                assert_eq!(shared.as_slice().as_ptr(), x.as_ptr())
+            }
+            Interior::Uniform { .. } => panic!("uneven steps"),
+        }
+        // Strided ones are copied into order.
+        let every_other =
+            ArcArray1::from(vec![0.0, 9.0, 1.0, 9.0, 3.0]).slice_move(ndarray::s![..;2]);
+        let c = Coordinates::new(every_other);
+        assert_eq!(c.as_slice(), &[0.0, 1.0, 3.0]);
     }
 }

@@ -261,16 +261,23 @@ fn auto_resolves_to_cpu_without_a_gpu_backend() {
     assert_eq!(g.arrays, want);
 }
 
-/// Non-uniform axes long enough that their weights are converted by several
-/// threads: an outer axis (weights per row) and an innermost axis with
-/// enough rows to convert its weights up front (weights per column).
+/// Non-uniform axes long enough that their weights are tabled by several
+/// threads (an outer axis, weights per row; an innermost axis with enough
+/// rows to table its weights up front, weights per column), and long
+/// innermost axes with too few rows for a table, whose weights are computed
+/// point by point as the rows are split into tasks and column chunks.
 #[test]
 fn long_non_uniform_axes() {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .unwrap();
-    for (seed, shape) in [(7u64, vec![70_001, 3]), (8, vec![2, 4, 70_001])] {
+    for (seed, shape) in [
+        (7u64, vec![70_001, 3]),
+        (8, vec![2, 4, 70_001]),
+        (11, vec![70_001]),
+        (12, vec![3, 70_001]),
+    ] {
         let long = shape.iter().position(|&n| n > 1000).unwrap();
         let case = Case {
             opts: GradientOptions::new()

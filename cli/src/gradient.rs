@@ -199,7 +199,7 @@ fn spacing(items: &[SpacingItem]) -> Result<Spacing, Failure> {
             .map(|item| match item {
                 SpacingItem::Scalar(h) => Ok(AxisSpacing::Scalar(*h)),
                 SpacingItem::Coordinates(path) => npy::read_f64(path)
-                    .map(AxisSpacing::Coordinates)
+                    .map(AxisSpacing::coordinates)
                     .map_err(|e| {
                         Failure::new(format!("cannot read spacing coordinates {path:?}: {e}"))
                     }),

@@ -331,7 +331,7 @@ fn compact_integer_inputs_match_the_library_exactly() {
             let x = ndarray_npy::read_npy::<_, ArrayD<f64>>(scratch.input("x.npy")).unwrap();
             let opts = GradientOptions::new()
                 .edge_order(EdgeOrder::Second)
-                .per_axis_spacing([AxisSpacing::Scalar(0.5), AxisSpacing::Coordinates(x)])
+                .per_axis_spacing([AxisSpacing::Scalar(0.5), AxisSpacing::coordinates(x)])
                 .backend(backend.parse().unwrap());
             let mut want: Vec<(String, ArrayD<f64>)> = ["axis0", "axis1"]
                 .map(String::from)

@@ -1,17 +1,19 @@
 //! The arithmetic of the CPU backend: one axis's [`Stencil`] converted to the
 //! element type, and the row operations that apply it.
 //!
-//! Every coefficient comes from [`Stencil`]; here it is only rounded to `T`,
-//! once per axis. The row operations work on equal-length contiguous slices
-//! with no branch inside the loop, so the compiler vectorises them. They keep
-//! numpy's order of operations (a division for differences, a left-to-right
-//! sum of three products for weighted taps), which makes `f64` results equal
-//! to numpy's bit for bit.
+//! Every coefficient comes from [`Stencil`] (non-uniform weights from
+//! [`interior_weights`]); here it is only rounded to `T`. The row operations
+//! work on equal-length contiguous slices with no branch inside the loop, so
+//! the compiler vectorises them. They keep numpy's order of operations (a
+//! division for differences, a left-to-right sum of three products for
+//! weighted taps), which makes `f64` results equal to numpy's bit for bit.
 
 use rayon::prelude::*;
 
 use crate::element::Element;
-use crate::stencil::{Interior, Stencil, Tap};
+use crate::stencil::{
+    interior_weights, interior_weights_one_division, Coordinates, Interior, Stencil, Tap,
+};
 
 /// The interior of an axis with its coefficients in the element type.
 #[derive(Debug, Clone)]
@@ -24,10 +26,11 @@ pub(super) enum InteriorT<'p, T> {
     /// The same weights as three columns, `[a, b, c][i−1]`: the layout for
     /// the innermost axis, where they vary along the vectorised loop.
     NonUniformColumns { a: Vec<T>, b: Vec<T>, c: Vec<T> },
-    /// The stencil's own `f64` weights, rounded to `T` as they are used: for
-    /// an innermost axis with too few rows to repay a conversion pass (a
-    /// long 1-D axis has as many weights as samples, three times the bytes).
-    NonUniformF64 { weights: &'p [[f64; 3]] },
+    /// No table: each point's weights are computed from the coordinates as
+    /// the point is computed, in `f64`, and rounded to `T`. The layout for an
+    /// innermost axis with too few rows to repay a table (a long 1-D axis
+    /// would need three weights per sample, more bytes than the signal).
+    OnTheFly { x: &'p [f64] },
 }
 
 /// How an axis's non-uniform weights are laid out (see [`InteriorT`]).
@@ -35,39 +38,35 @@ pub(super) enum InteriorT<'p, T> {
 pub(super) enum WeightLayout {
     Rows,
     Columns,
-    F64,
+    OnTheFly,
 }
 
-/// Above this many weights, converting them is split across threads.
-const PARALLEL_CONVERT: usize = 1 << 16;
+/// Above this many weights, building a table is split across threads.
+const PARALLEL_TABLE: usize = 1 << 16;
 
-/// Rounds `weights` to `T` into the three columns `a`, `b`, `c`.
-fn split_columns<T: Element>(a: &mut [T], b: &mut [T], c: &mut [T], weights: &[[f64; 3]]) {
-    for (((a, b), c), w) in a
-        .iter_mut()
-        .zip(b.iter_mut())
-        .zip(c.iter_mut())
-        .zip(weights)
-    {
-        (*a, *b, *c) = (T::from_f64(w[0]), T::from_f64(w[1]), T::from_f64(w[2]));
-    }
-}
-
-/// `weights` as three columns rounded to `T`, in one pass.
-fn columns<T: Element>(weights: &[[f64; 3]]) -> [Vec<T>; 3] {
-    let mut out: [Vec<T>; 3] = std::array::from_fn(|_| vec![T::from_f64(0.0); weights.len()]);
-    let [a, b, c] = &mut out;
-    if weights.len() < PARALLEL_CONVERT {
-        split_columns(a, b, c, weights);
+/// Fills `out[j]` with `make(first + j)` for every `j`, on several threads
+/// when the table is long (each value depends only on its index).
+fn table<W: Send>(out: &mut [W], first: usize, make: impl Fn(usize) -> W + Sync) {
+    if out.len() < PARALLEL_TABLE {
+        out.iter_mut()
+            .enumerate()
+            .for_each(|(j, o)| *o = make(first + j));
     } else {
-        let chunk = PARALLEL_CONVERT / 4;
-        a.par_chunks_mut(chunk)
-            .zip(b.par_chunks_mut(chunk))
-            .zip(c.par_chunks_mut(chunk))
-            .zip(weights.par_chunks(chunk))
-            .for_each(|(((a, b), c), w)| split_columns(a, b, c, w));
+        let chunk = PARALLEL_TABLE / 4;
+        out.par_chunks_mut(chunk).enumerate().for_each(|(k, out)| {
+            let first = first + k * chunk;
+            out.iter_mut()
+                .enumerate()
+                .for_each(|(j, o)| *o = make(first + j));
+        });
     }
-    out
+}
+
+/// The interior weights of `x`'s points `1..n−1` as three columns in `T`.
+fn columns<T: Element>(x: &Coordinates) -> [Vec<T>; 3] {
+    let mut w = vec![[T::from_f64(0.0); 3]; x.len() - 2];
+    table(&mut w, 1, |i| x.weights(i).map(T::from_f64));
+    [0, 1, 2].map(|k| w.iter().map(|w| w[k]).collect())
 }
 
 /// One axis's stencil in the element type, converted once per call.
@@ -86,21 +85,16 @@ impl<'p, T: Element> AxisStencil<'p, T> {
             (Interior::Uniform { two_h }, _) => InteriorT::Uniform {
                 two_h: T::from_f64(*two_h),
             },
-            (Interior::NonUniform { weights }, WeightLayout::F64) => {
-                InteriorT::NonUniformF64 { weights }
+            (Interior::NonUniform { x }, WeightLayout::OnTheFly) => {
+                InteriorT::OnTheFly { x: x.as_slice() }
             }
-            (Interior::NonUniform { weights }, WeightLayout::Columns) => {
-                let [a, b, c] = columns(weights);
+            (Interior::NonUniform { x }, WeightLayout::Columns) => {
+                let [a, b, c] = columns(x);
                 InteriorT::NonUniformColumns { a, b, c }
             }
-            (Interior::NonUniform { weights }, WeightLayout::Rows) => {
-                let mut w = vec![[T::from_f64(0.0); 3]; weights.len()];
-                let convert = |(o, w): (&mut [T; 3], &[f64; 3])| *o = w.map(T::from_f64);
-                if weights.len() < PARALLEL_CONVERT {
-                    w.iter_mut().zip(weights).for_each(convert);
-                } else {
-                    w.par_iter_mut().zip(weights.par_iter()).for_each(convert);
-                }
+            (Interior::NonUniform { x }, WeightLayout::Rows) => {
+                let mut w = vec![[T::from_f64(0.0); 3]; x.len() - 2];
+                table(&mut w, 1, |i| x.weights(i).map(T::from_f64));
                 InteriorT::NonUniformRows { w }
             }
         };
@@ -121,7 +115,9 @@ impl<'p, T: Element> AxisStencil<'p, T> {
             InteriorT::NonUniformColumns { a, b, c } => {
                 Tap::inside(i, [a[i - 1], b[i - 1], c[i - 1]])
             }
-            InteriorT::NonUniformF64 { weights } => Tap::inside(i, weights[i - 1].map(T::from_f64)),
+            InteriorT::OnTheFly { x } => {
+                Tap::inside(i, weights_of(x[i] - x[i - 1], x[i + 1] - x[i]))
+            }
         })
     }
 
@@ -173,15 +169,11 @@ impl<'p, T: Element> AxisStencil<'p, T> {
                 let (a, b, c) = (&a[lo - 1..hi - 1], &b[lo - 1..hi - 1], &c[lo - 1..hi - 1]);
                 weighted_varying(out, [below, centre, above], [a, b, c]);
             }
-            InteriorT::NonUniformF64 { weights } => {
-                let rows = below.iter().zip(centre).zip(above);
-                for (o, (((&f0, &f1), &f2), w)) in
-                    out.iter_mut().zip(rows.zip(&weights[lo - 1..hi - 1]))
-                {
-                    let [a, b, c] = w.map(T::from_f64);
-                    *o = a * f0 + b * f1 + c * f2;
-                }
-            }
+            InteriorT::OnTheFly { x } => weighted_on_the_fly(
+                out,
+                [below, centre, above],
+                [&x[lo - 1..hi - 1], &x[lo..hi], &x[lo + 1..hi + 1]],
+            ),
             InteriorT::NonUniformRows { w } => {
                 // Not built for the innermost axis, but correct all the same.
                 let rows = below.iter().zip(centre).zip(above);
@@ -217,6 +209,34 @@ fn weighted_varying<T: Element>(out: &mut [T], r: [&[T]; 3], w: [&[T]; 3]) {
     let rows = r[0].iter().zip(r[1]).zip(r[2]);
     let weights = w[0].iter().zip(w[1]).zip(w[2]);
     for (o, (((&f0, &f1), &f2), ((&a, &b), &c))) in out.iter_mut().zip(rows.zip(weights)) {
+        *o = a * f0 + b * f1 + c * f2;
+    }
+}
+
+/// The weights of a point with steps `dx1`, `dx2`, rounded to `T`: numpy's
+/// operations ([`interior_weights`]) for `f64`, whose results must match
+/// numpy's bit for bit, and one division instead of three
+/// ([`interior_weights_one_division`]) for narrower types, where the
+/// rounding to `T` hides the difference.
+#[inline(always)]
+fn weights_of<T: Element>(dx1: f64, dx2: f64) -> [T; 3] {
+    if std::mem::size_of::<T>() >= std::mem::size_of::<f64>() {
+        interior_weights(dx1, dx2).map(T::from_f64)
+    } else {
+        interior_weights_one_division(dx1, dx2).map(T::from_f64)
+    }
+}
+
+/// As [`weighted_varying`], with each point's weights computed from the
+/// coordinates `x[0][j] = x[i − 1]`, `x[1][j] = x[i]`, `x[2][j] = x[i + 1]`
+/// by [`weights_of`] (vectorised divisions instead of a table read from
+/// memory).
+#[inline(always)]
+fn weighted_on_the_fly<T: Element>(out: &mut [T], r: [&[T]; 3], x: [&[f64]; 3]) {
+    let rows = r[0].iter().zip(r[1]).zip(r[2]);
+    let xs = x[0].iter().zip(x[1]).zip(x[2]);
+    for (o, (((&f0, &f1), &f2), ((&x0, &x1), &x2))) in out.iter_mut().zip(rows.zip(xs)) {
+        let [a, b, c] = weights_of::<T>(x1 - x0, x2 - x1);
         *o = a * f0 + b * f1 + c * f2;
     }
 }

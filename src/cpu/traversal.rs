@@ -24,9 +24,9 @@ const SERIAL_BELOW: usize = 1 << 15;
 const TASKS_PER_THREAD: usize = 4;
 /// The shortest column range a row is split into.
 const MIN_TASK_COLS: usize = 1 << 12;
-/// With fewer rows than this, innermost-axis weights are rounded to the
-/// element type as they are used rather than converted up front: a
-/// conversion pass reads and writes more bytes than the rows it serves.
+/// With fewer rows than this, innermost-axis weights are computed as they
+/// are used rather than tabled up front: a table costs more bytes and
+/// divisions than the rows it serves.
 const REUSED_WEIGHTS_ROWS: usize = 4;
 /// The size of the C-ordered copy a slab task makes of a strided input:
 /// big enough that the halo planes are a small overhead, small enough to
@@ -109,7 +109,7 @@ impl<'p, T: Element> Traversal<'p, T> {
                 let layout = if !innermost {
                     WeightLayout::Rows
                 } else if rows < REUSED_WEIGHTS_ROWS {
-                    WeightLayout::F64
+                    WeightLayout::OnTheFly
                 } else {
                     WeightLayout::Columns
                 };

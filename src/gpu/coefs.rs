@@ -57,8 +57,8 @@ impl CoefTable {
             .map(|ax| {
                 let (interior, non_uniform) = match ax.stencil.interior() {
                     Interior::Uniform { two_h } => (push(&mut std::iter::once(*two_h)), false),
-                    Interior::NonUniform { weights } => {
-                        (push(&mut weights.iter().flatten().copied()), true)
+                    Interior::NonUniform { x } => {
+                        (push(&mut (1..x.len() - 1).flat_map(|i| x.weights(i))), true)
                     }
                 };
                 let first = push(&mut ax.stencil.first().coefficients().iter().copied());
@@ -81,7 +81,7 @@ impl CoefTable {
             .map(|ax| {
                 let interior = match ax.stencil.interior() {
                     Interior::Uniform { .. } => 1,
-                    Interior::NonUniform { weights } => 3 * weights.len(),
+                    Interior::NonUniform { x } => 3 * (x.len() - 2),
                 };
                 interior
                     + ax.stencil.first().coefficients().len()

@@ -189,7 +189,7 @@ where
                         let x: ArrayD<f64> = npz
                             .by_name(key)
                             .unwrap_or_else(|e| panic!("{name}: {key}: {e}"));
-                        AxisSpacing::Coordinates(x)
+                        AxisSpacing::coordinates(x)
                     }
                 })
                 .collect(),
