@@ -23,7 +23,6 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayViewD};
-use ndgrad::stencil::Tap;
 use ndgrad::{cpu, gradient, Backend, EdgeOrder, GradientOptions, Plan, Spacing};
 use ndgrad_rng::Rng;
 use rayon::prelude::*;
@@ -117,10 +116,7 @@ fn verify(f: ArrayViewD<f32>, plan: &Plan, got: &[ArrayD<f32>]) {
     for (ax, out) in plan.axes.iter().zip(got) {
         let out = out.as_slice().expect("outputs are C-ordered");
         let magnitude = (0..ax.n)
-            .map(|i| match ax.stencil.tap(i) {
-                Tap::Difference { denom, .. } => 2.0 / denom.abs(),
-                Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
-            })
+            .map(|i| ax.stencil.tap(i).gain())
             .fold(0.0, f64::max);
         let tol = 8.0 * f64::from(f32::EPSILON) * max_f * magnitude;
         for p in 0..points {

@@ -80,13 +80,15 @@ where
     Ok(())
 }
 
-/// The backend that runs a request for `O` results: `requested`, resolved.
-pub(crate) fn choose_backend<O: Element>(requested: Backend) -> Result<Backend> {
+/// The backend that runs `plan` for `O` results: `requested`, resolved.
+pub(crate) fn choose_backend<O: Element>(requested: Backend, plan: &Plan) -> Result<Backend> {
     Ok(match resolve_backend(requested)? {
-        // Auto never picks a GPU that cannot compute this element type.
+        // Auto never picks a GPU that cannot compute this element type or
+        // these stencils.
         Backend::Gpu
             if requested == Backend::Auto
-                && gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx)) =>
+                && (!gpu::computes(plan)
+                    || gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx))) =>
         {
             auto_fallback()
         }

@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 
-use crate::options::EdgeOrder;
+use crate::options::{Backend, EdgeOrder};
 
 /// Everything that can go wrong in a gradient computation.
 ///
@@ -25,6 +25,60 @@ pub enum Error {
         edge_order: EdgeOrder,
         /// `edge_order + 1`.
         required: usize,
+    },
+
+    /// An axis is too short for a stencil of higher accuracy or with
+    /// periodic ends: such a stencil reads `p + 1` distinct samples.
+    /// (numpy has neither; numpy's own stencil gives [`Error::AxisTooShort`].)
+    #[error(
+        "axis {axis} has {len} elements: a {boundary} stencil of accuracy {accuracy} needs at least {required} (accuracy + 1)"
+    )]
+    AxisTooShortForStencil {
+        /// The axis, made non-negative.
+        axis: usize,
+        /// Its length.
+        len: usize,
+        /// The order of accuracy asked for.
+        accuracy: usize,
+        /// The boundary mode's name (`one-sided`, `periodic`).
+        boundary: &'static str,
+        /// `accuracy + 1`.
+        required: usize,
+    },
+
+    /// The number of boundary modes is neither 1 nor the number of
+    /// requested axes.
+    #[error(
+        "{given} boundary modes were given for {axes} requested axes: give one for every axis, or one per requested axis"
+    )]
+    BoundaryCount {
+        /// How many modes were given.
+        given: usize,
+        /// How many axes were requested.
+        axes: usize,
+    },
+
+    /// A periodic axis with coordinates, but no period: the step from the
+    /// last point to the first one of the next period is unknown.
+    #[error(
+        "axis {axis} is periodic with coordinates: give its period L (the wrap-around step is x[0] + L - x[n-1])"
+    )]
+    PeriodMissing {
+        /// The axis, made non-negative.
+        axis: usize,
+    },
+
+    /// A period that is not finite, or that disagrees with the axis's
+    /// uniform spacing, or that leaves a wrap-around step of zero or of the
+    /// other sign than the coordinates' steps.
+    #[error("the period {period} of axis {axis} is invalid: {reason}")]
+    Period {
+        /// The axis, made non-negative.
+        axis: usize,
+        /// The period given.
+        period: f64,
+        /// Why it cannot be used.
+        reason: String,
     },
 
     /// The number of spacing items is neither 0, 1 (a scalar) nor the number of
@@ -84,6 +138,16 @@ pub enum Error {
     RepeatedAxis {
         /// The repeated axis, made non-negative.
         axis: usize,
+    },
+
+    /// The backend asked for cannot compute these options yet.
+    /// [`Backend::Auto`] never picks it for them.
+    #[error("the {backend} backend does not compute {what} yet: use the CPU or reference backend")]
+    Unsupported {
+        /// The backend asked for.
+        backend: Backend,
+        /// What it lacks.
+        what: String,
     },
 
     /// No GPU adapter could be found (no driver, no device, or none matching

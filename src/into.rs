@@ -108,7 +108,7 @@ where
 {
     let plan = Plan::new(f.shape(), opts)?;
     outputs::check(&plan, f.shape(), request, out)?;
-    let backend = dispatch::choose_backend::<O>(opts.backend)?;
+    let backend = dispatch::choose_backend::<O>(opts.backend, &plan)?;
     outputs::write_through(out, plan.len(), |buffers| {
         dispatch::run_into(backend, &plan, f, request, buffers)
     })?;

@@ -18,7 +18,9 @@ pub use dispatch::resolve_backend;
 pub use element::{f16, Element, Input};
 pub use error::{Error, Result};
 pub use into::{gradient_into, gradient_magnitude_into};
-pub use options::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Spacing};
+pub use options::{
+    Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, EdgeOrder, GradientOptions, Spacing,
+};
 pub use plan::Plan;
 use plan::Request;
 
@@ -233,7 +235,7 @@ where
     D: Dimension,
 {
     let plan = Plan::new(f.shape(), opts)?;
-    let backend = dispatch::choose_backend::<O>(opts.backend)?;
+    let backend = dispatch::choose_backend::<O>(opts.backend, &plan)?;
     let arrays = dispatch::run::<O, I, S, D>(backend, &plan, f, request)?
         .into_iter()
         .map(|v| {

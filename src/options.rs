@@ -43,6 +43,130 @@ impl fmt::Display for EdgeOrder {
     }
 }
 
+/// The order of accuracy of the stencils: the error of every point, the
+/// edges included, shrinks like `hᵖ`.
+///
+/// numpy has no equivalent: `numpy.gradient` is second-order accurate
+/// inside (and at the edges with `edge_order=2`). findiff's `acc` argument
+/// (`findiff.Diff(axis, h, acc=p)`) is the nearest. [`Accuracy::Second`] is
+/// numpy's behaviour, bit for bit, with either [`EdgeOrder`]; with
+/// [`Accuracy::Fourth`] or [`Accuracy::Sixth`] every point uses `p + 1`
+/// samples: the central stencil inside, and off-centre stencils of the same
+/// order within `p / 2` points of an edge, so that the result is exact (up
+/// to rounding) for any polynomial of degree ≤ `p`. `edge_order` has no
+/// effect then. Weights for coordinate arrays come from Fornberg's
+/// algorithm on the `p + 1` nearest points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Accuracy {
+    /// Order 2: numpy's stencils (the default).
+    #[default]
+    Second,
+    /// Order 4: five samples per point.
+    Fourth,
+    /// Order 6: seven samples per point.
+    Sixth,
+}
+
+impl Accuracy {
+    /// The order `p`: 2, 4 or 6.
+    pub fn get(self) -> usize {
+        match self {
+            Accuracy::Second => 2,
+            Accuracy::Fourth => 4,
+            Accuracy::Sixth => 6,
+        }
+    }
+
+    /// `Some` for 2, 4 and 6, `None` otherwise.
+    pub fn from_number(p: usize) -> Option<Self> {
+        match p {
+            2 => Some(Accuracy::Second),
+            4 => Some(Accuracy::Fourth),
+            6 => Some(Accuracy::Sixth),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Accuracy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.get())
+    }
+}
+
+/// What the stencil does at the two ends of an axis.
+///
+/// numpy has no equivalent for anything but [`Boundary::OneSided`]; see
+/// numpy#21357 (asked for by xarray#6493).
+///
+/// Modes users may ask for later are left open (`#[non_exhaustive]`). A
+/// reflecting (Neumann) end, say, would mirror the samples about the edge,
+/// `f[−k] = f[k]`; for a derivative that forces `∂f = 0` at the edge
+/// whatever the data says, which is a statement about the physics, not a
+/// way to estimate the derivative of the samples given. It is not here
+/// until someone needs it and the edge value it should assume is agreed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Boundary {
+    /// numpy's behaviour (the default): one-sided differences at the edges,
+    /// of the [`EdgeOrder`] asked for (or of the [`Accuracy`] order when it
+    /// is above 2).
+    #[default]
+    OneSided,
+    /// The axis wraps around: sample `n` is sample `0`. Every point, the
+    /// edges included, uses the interior stencil with indices taken mod `n`;
+    /// [`EdgeOrder`] has no effect. The axis needs at least `p + 1` points
+    /// (3 for the default accuracy).
+    ///
+    /// With uniform spacing `h` the period is `n·h` and `period` may be
+    /// left `None` (if given, it must equal `n·h`). With coordinates `x`,
+    /// `period` (the length `L` of the domain) is required: the wrap-around
+    /// step is `x[0] + L − x[n − 1]`, which must have the sign of the other
+    /// steps, and numpy's non-uniform interior formula (or Fornberg's, for
+    /// higher accuracy) then holds at every point.
+    ///
+    /// The equivalent of `numpy.gradient(np.pad(f, p // 2, mode="wrap"), h)`
+    /// trimmed back to `f`'s shape.
+    Periodic {
+        /// The period `L` of the axis, in the units of its spacing.
+        period: Option<f64>,
+    },
+}
+
+impl Boundary {
+    /// A periodic boundary whose period follows from uniform spacing.
+    pub const PERIODIC: Boundary = Boundary::Periodic { period: None };
+
+    /// A periodic boundary of period `l` (required with coordinates).
+    pub fn periodic(l: f64) -> Boundary {
+        Boundary::Periodic { period: Some(l) }
+    }
+
+    /// The mode's name as the CLI spells it (`one-sided`, `periodic`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Boundary::OneSided => "one-sided",
+            Boundary::Periodic { .. } => "periodic",
+        }
+    }
+}
+
+/// The boundary of every requested axis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Boundaries {
+    /// One mode for every requested axis ([`Boundary::OneSided`] by default).
+    All(Boundary),
+    /// One mode per requested axis, in the order the axes are requested, as
+    /// [`Spacing::PerAxis`] gives the spacing.
+    PerAxis(Vec<Boundary>),
+}
+
+impl Default for Boundaries {
+    fn default() -> Self {
+        Boundaries::All(Boundary::OneSided)
+    }
+}
+
 /// The spacing of one requested axis: one item of numpy's `*varargs`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AxisSpacing {
@@ -185,6 +309,10 @@ pub struct GradientOptions {
     pub axes: Axes,
     /// The order of the boundary differences (numpy's `edge_order`).
     pub edge_order: EdgeOrder,
+    /// The order of accuracy (numpy has no equivalent; findiff's `acc`).
+    pub accuracy: Accuracy,
+    /// What happens at the ends of each axis (numpy: one-sided only).
+    pub boundary: Boundaries,
     /// The engine that computes the result.
     pub backend: Backend,
 }
@@ -230,6 +358,56 @@ impl GradientOptions {
     /// Sets the edge order.
     pub fn edge_order(mut self, edge_order: EdgeOrder) -> Self {
         self.edge_order = edge_order;
+        self
+    }
+
+    /// Sets the order of accuracy (numpy has no equivalent; findiff's `acc`).
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndgrad::{gradient, Accuracy, Backend, GradientOptions};
+    ///
+    /// // Exact for a quartic at every point, the edges included.
+    /// let x = Array1::linspace(0.0, 2.0, 9);
+    /// let f = x.mapv(|x| x.powi(4) - x);
+    /// let opts = GradientOptions::new()
+    ///     .spacing(ndgrad::Spacing::Uniform(0.25))
+    ///     .accuracy(Accuracy::Fourth)
+    ///     .backend(Backend::Reference);
+    /// let g = &gradient(&f, &opts)?[0];
+    /// for (g, x) in g.iter().zip(&x) {
+    ///     assert!((g - (4.0 * x.powi(3) - 1.0)).abs() < 1e-12);
+    /// }
+    /// # Ok::<(), ndgrad::Error>(())
+    /// ```
+    pub fn accuracy(mut self, accuracy: Accuracy) -> Self {
+        self.accuracy = accuracy;
+        self
+    }
+
+    /// Sets one boundary mode for every requested axis.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndgrad::{gradient, Backend, Boundary, GradientOptions};
+    ///
+    /// // np.gradient(np.pad(f, 1, mode="wrap"))[1:-1]
+    /// let f = array![1.0, 2.0, 4.0, 7.0];
+    /// let opts = GradientOptions::new()
+    ///     .boundary(Boundary::PERIODIC)
+    ///     .backend(Backend::Reference);
+    /// assert_eq!(gradient(&f, &opts)?[0], array![-2.5, 1.5, 2.5, -1.5]);
+    /// # Ok::<(), ndgrad::Error>(())
+    /// ```
+    pub fn boundary(mut self, boundary: Boundary) -> Self {
+        self.boundary = Boundaries::All(boundary);
+        self
+    }
+
+    /// Sets one boundary mode per requested axis, in the order the axes are
+    /// requested (as [`GradientOptions::per_axis_spacing`] sets spacing).
+    pub fn per_axis_boundary(mut self, modes: impl IntoIterator<Item = Boundary>) -> Self {
+        self.boundary = Boundaries::PerAxis(modes.into_iter().collect());
         self
     }
 

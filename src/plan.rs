@@ -8,8 +8,8 @@
 //! dispatcher above it.
 
 use crate::error::{Error, Result};
-use crate::options::{Axes, AxisSpacing, EdgeOrder, GradientOptions, Spacing};
-use crate::stencil::{Stencil, Steps};
+use crate::options::{Axes, AxisSpacing, Boundaries, Boundary, GradientOptions, Spacing};
+use crate::stencil::{Form, Stencil, Steps};
 
 /// One requested axis, reduced to the three extents every backend works with.
 ///
@@ -94,10 +94,19 @@ impl Plan {
             .zip(spacing)
             .map(|(&axis, item)| steps_of(axis, shape[axis], item))
             .collect::<Result<Vec<_>>>()?;
+        let boundaries = per_axis_boundary(&opts.boundary, axes.len())?;
         let axes = axes
             .into_iter()
             .zip(steps)
-            .map(|(axis, steps)| axis_plan(shape, axis, steps, opts.edge_order))
+            .zip(boundaries)
+            .map(|((axis, steps), boundary)| {
+                let form = Form {
+                    edge_order: opts.edge_order,
+                    accuracy: opts.accuracy,
+                    boundary,
+                };
+                axis_plan(shape, axis, steps, form)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Plan {
             shape: shape.to_vec(),
@@ -210,27 +219,91 @@ fn steps_of(axis: usize, len: usize, item: Item<'_>) -> Result<Steps> {
     }
 }
 
-fn axis_plan(
-    shape: &[usize],
-    axis: usize,
-    steps: Steps,
-    edge_order: EdgeOrder,
-) -> Result<AxisPlan> {
+/// One boundary mode per requested axis: one for all, or a list as long
+/// as the requested axes.
+fn per_axis_boundary(boundary: &Boundaries, naxes: usize) -> Result<Vec<Boundary>> {
+    match boundary {
+        Boundaries::All(b) => Ok(vec![*b; naxes]),
+        Boundaries::PerAxis(list) if list.len() == 1 => Ok(vec![list[0]; naxes]),
+        Boundaries::PerAxis(list) if list.len() == naxes => Ok(list.clone()),
+        Boundaries::PerAxis(list) => Err(Error::BoundaryCount {
+            given: list.len(),
+            axes: naxes,
+        }),
+    }
+}
+
+/// Checks a periodic axis's period against its spacing.
+fn check_period(axis: usize, n: usize, steps: &Steps, period: Option<f64>) -> Result<()> {
+    let invalid = |period: f64, reason: String| Error::Period {
+        axis,
+        period,
+        reason,
+    };
+    match (steps, period) {
+        (_, Some(l)) if !l.is_finite() => Err(invalid(l, "it is not finite".into())),
+        (Steps::Uniform(_), None) => Ok(()),
+        (Steps::Uniform(h), Some(l)) => {
+            let expected = n as f64 * h;
+            if l == expected {
+                Ok(())
+            } else {
+                Err(invalid(
+                    l,
+                    format!(
+                        "uniform spacing {h} over {n} points has period n*h = {expected}; give coordinates for another wrap-around step"
+                    ),
+                ))
+            }
+        }
+        (Steps::NonUniform(_), None) => Err(Error::PeriodMissing { axis }),
+        (Steps::NonUniform(x), Some(l)) => {
+            let xs = x.as_slice();
+            let wrap = xs[0] + l - xs[n - 1];
+            let direction = x.step(0);
+            if wrap != 0.0 && (wrap > 0.0) == (direction > 0.0) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    l,
+                    format!(
+                        "the wrap-around step x[0] + L - x[n-1] = {wrap} must be non-zero and of the sign of the coordinates' steps"
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+fn axis_plan(shape: &[usize], axis: usize, steps: Steps, form: Form) -> Result<AxisPlan> {
     let n = shape[axis];
-    let required = edge_order.get() + 1;
+    let required = form.min_len();
     if n < required {
-        return Err(Error::AxisTooShort {
-            axis,
-            len: n,
-            edge_order,
-            required,
+        return Err(if form.is_numpy() {
+            Error::AxisTooShort {
+                axis,
+                len: n,
+                edge_order: form.edge_order,
+                required,
+            }
+        } else {
+            Error::AxisTooShortForStencil {
+                axis,
+                len: n,
+                accuracy: form.accuracy.get(),
+                boundary: form.boundary.name(),
+                required,
+            }
         });
+    }
+    if let Boundary::Periodic { period } = form.boundary {
+        check_period(axis, n, &steps, period)?;
     }
     Ok(AxisPlan {
         axis,
         outer: shape[..axis].iter().product(),
         n,
         inner: shape[axis + 1..].iter().product(),
-        stencil: Stencil::new(n, steps, edge_order),
+        stencil: Stencil::with_form(n, steps, form),
     })
 }

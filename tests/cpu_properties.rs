@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{coordinates, random_request, sample, tap_magnitudes, Rng, Strided};
+use common::{coordinates, random_request_with_forms, sample, tap_magnitudes, Rng, Strided};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use ndgrad::{
     cpu, gradient, gradient_with_backend, AxisSpacing, Backend, EdgeOrder, Element,
@@ -37,7 +37,7 @@ impl Case {
     fn generate(seed: u64) -> Case {
         let mut rng = Rng::new(seed);
         // Up to five axes, fewer than 3000 elements.
-        let (shape, opts) = random_request(&mut rng, &[300, 40, 12, 7, 5], 0.3);
+        let (shape, opts) = random_request_with_forms(&mut rng, &[300, 40, 12, 7, 5], 0.3);
         let ndim = shape.len();
         let mut perm: Vec<usize> = (0..ndim).collect();
         match rng.below(3) {

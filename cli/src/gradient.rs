@@ -157,6 +157,7 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         axes: args.axis.clone().map_or(Axes::All, Axes::List),
         edge_order: args.edge_order,
         backend: args.backend,
+        ..GradientOptions::default()
     };
     let shape = input.shape().to_vec();
     let (names, backend, out_dtype) = match input {

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 use crate::stencil::{
-    interior_weights, interior_weights_one_division, Coordinates, Interior, Stencil, Tap,
+    interior_weights, interior_weights_one_division, Coordinates, Interior, Stencil, Tap, MAX_TAP,
 };
 
 /// The interior of an axis with its coefficients in the element type.
@@ -31,6 +31,11 @@ pub(super) enum InteriorT<'p, T> {
     /// innermost axis with too few rows to repay a table (a long 1-D axis
     /// would need three weights per sample, more bytes than the signal).
     OnTheFly { x: &'p [f64] },
+    /// `Σₖ w[k]·f[i − len/2 + k]`: the central stencil of accuracy 4 or 6.
+    Central { w: [T; MAX_TAP], len: usize },
+    /// `Σₖ w[(i − first)·len + k]·f[i − len/2 + k]`: Fornberg's weights per
+    /// point, accuracy 4 or 6 on coordinates.
+    Table { w: Vec<T>, len: usize, first: usize },
 }
 
 /// How an axis's non-uniform weights are laid out (see [`InteriorT`]).
@@ -73,8 +78,10 @@ fn columns<T: Element>(x: &Coordinates) -> [Vec<T>; 3] {
 #[derive(Debug, Clone)]
 pub(super) struct AxisStencil<'p, T> {
     pub(super) n: usize,
-    pub(super) first: Tap<T>,
-    pub(super) last: Tap<T>,
+    /// The taps of the first `head.len()` points (the stencil's `ends`).
+    pub(super) head: Vec<Tap<T>>,
+    /// The taps of the last `tail.len()` points, in order.
+    pub(super) tail: Vec<Tap<T>>,
     pub(super) interior: InteriorT<'p, T>,
 }
 
@@ -97,19 +104,55 @@ impl<'p, T: Element> AxisStencil<'p, T> {
                 table(&mut w, 1, |i| x.weights(i).map(T::from_f64));
                 InteriorT::NonUniformRows { w }
             }
+            (Interior::Central { w, len }, _) => InteriorT::Central {
+                w: w.map(T::from_f64),
+                len: *len,
+            },
+            (Interior::Table { w, len, first }, _) => {
+                let mut converted = vec![T::from_f64(0.0); w.len()];
+                table(&mut converted, 0, |k| T::from_f64(w[k]));
+                InteriorT::Table {
+                    w: converted,
+                    len: *len,
+                    first: *first,
+                }
+            }
         };
+        let convert = |taps: &[Tap]| taps.iter().map(|t| t.map(T::from_f64)).collect();
         AxisStencil {
             n: stencil.len(),
-            first: stencil.first().map(T::from_f64),
-            last: stencil.last().map(T::from_f64),
+            head: convert(stencil.head()),
+            tail: convert(stencil.tail()),
             interior,
         }
+    }
+
+    /// How many samples an interior point reads on each side.
+    fn half(&self) -> usize {
+        match self.interior {
+            InteriorT::Central { len, .. } | InteriorT::Table { len, .. } => len / 2,
+            _ => 1,
+        }
+    }
+
+    /// The end taps whose samples wrap around the axis (a periodic axis's
+    /// ends), with their points: computed sample by sample by the caller,
+    /// since they are not in one run of the lane.
+    pub(super) fn wrapping(&self) -> impl Iterator<Item = (usize, &Tap<T>)> + '_ {
+        let tail_start = self.n - self.tail.len();
+        let head = self.head.iter().enumerate();
+        let tail = self
+            .tail
+            .iter()
+            .enumerate()
+            .map(move |(k, t)| (tail_start + k, t));
+        head.chain(tail).filter(|(_, t)| t.wraps())
     }
 
     /// The tap of point `i` (as [`Stencil::tap`]).
     #[inline(always)]
     pub(super) fn tap(&self, i: usize) -> Tap<T> {
-        Tap::of_point(i, self.n, self.first, self.last, || match &self.interior {
+        Tap::of_point(i, self.n, &self.head, &self.tail, || match &self.interior {
             InteriorT::Uniform { two_h } => Tap::centred(i, *two_h),
             InteriorT::NonUniformRows { w } => Tap::inside(i, w[i - 1]),
             InteriorT::NonUniformColumns { a, b, c } => {
@@ -118,25 +161,52 @@ impl<'p, T: Element> AxisStencil<'p, T> {
             InteriorT::OnTheFly { x } => {
                 Tap::inside(i, weights_of(x[i] - x[i - 1], x[i + 1] - x[i]))
             }
+            InteriorT::Central { w, len } => Tap::Wide {
+                first: i - len / 2,
+                len: *len,
+                n: usize::MAX,
+                w: *w,
+            },
+            InteriorT::Table { w, len, first } => {
+                let mut row = [T::from_f64(0.0); MAX_TAP];
+                let at = (i - first) * len;
+                row[..*len].copy_from_slice(&w[at..at + len]);
+                Tap::Wide {
+                    first: i - len / 2,
+                    len: *len,
+                    n: usize::MAX,
+                    w: row,
+                }
+            }
         })
     }
 
     /// The samples `lo..hi` of a lane that the points `cols` of that lane
-    /// read: one more on each side, plus whatever the edge taps reach.
+    /// read: `half()` more on each side, plus whatever the end taps reach
+    /// (except the samples of taps that wrap around, see
+    /// [`AxisStencil::wrapping`]).
     pub(super) fn reads(&self, cols: std::ops::Range<usize>) -> std::ops::Range<usize> {
-        let mut lo = cols.start.saturating_sub(1);
-        let mut hi = (cols.end + 1).min(self.n);
-        if cols.start == 0 {
-            hi = hi.max(self.first.span().1);
+        let half = self.half();
+        let mut lo = cols.start.saturating_sub(half);
+        let mut hi = (cols.end + half).min(self.n);
+        for i in cols.start..cols.end.min(self.head.len()) {
+            if !self.head[i].wraps() {
+                hi = hi.max(self.head[i].span().1);
+            }
         }
-        if cols.end == self.n {
-            lo = lo.min(self.last.span().0);
+        let tail_start = self.n - self.tail.len();
+        for i in cols.start.max(tail_start)..cols.end {
+            if !self.tail[i - tail_start].wraps() {
+                lo = lo.min(self.tail[i - tail_start].span().0);
+            }
         }
-        lo..hi
+        lo.min(hi)..hi
     }
 
     /// The points `cols` of one lane that lies contiguous along this axis
-    /// (the innermost one): `lane[k]` is sample `lane_start + k`.
+    /// (the innermost one): `lane[k]` is sample `lane_start + k`. The points
+    /// of end taps that wrap around ([`AxisStencil::wrapping`]) are left to
+    /// the caller.
     #[inline(always)]
     pub(super) fn along_lane(
         &self,
@@ -147,19 +217,49 @@ impl<'p, T: Element> AxisStencil<'p, T> {
     ) {
         let n = self.n;
         let sample = |i: usize| lane[i - lane_start];
-        let (mut lo, mut hi) = (cols.start, cols.end);
-        if lo == 0 {
-            out[0] = self.first.apply(sample);
-            lo = 1;
+        let (ends, tail_start) = (self.head.len(), n - self.tail.len());
+        for i in cols.start..cols.end.min(ends) {
+            if !self.head[i].wraps() {
+                out[i - cols.start] = self.head[i].apply(sample);
+            }
         }
-        if hi == n {
-            out[n - 1 - cols.start] = self.last.apply(sample);
-            hi = n - 1;
+        for i in cols.start.max(tail_start)..cols.end {
+            let tap = &self.tail[i - tail_start];
+            if !tap.wraps() {
+                out[i - cols.start] = tap.apply(sample);
+            }
         }
+        let (lo, hi) = (cols.start.max(ends), cols.end.min(tail_start));
         if lo >= hi {
             return;
         }
         let out = &mut out[lo - cols.start..hi - cols.start];
+        if let InteriorT::Central { w, len } = &self.interior {
+            let rows: [&[T]; MAX_TAP] = std::array::from_fn(|k| {
+                if k < *len {
+                    let from = lo + k - len / 2 - lane_start;
+                    &lane[from..from + out.len()]
+                } else {
+                    &[]
+                }
+            });
+            weighted_rows(out, &rows[..*len], &w[..*len]);
+            return;
+        }
+        if let InteriorT::Table { w, len, first } = &self.interior {
+            let half = len / 2;
+            for (j, o) in out.iter_mut().enumerate() {
+                let i = lo + j;
+                let row = &w[(i - first) * len..(i - first + 1) * len];
+                let samples = &lane[i - half - lane_start..i + half + 1 - lane_start];
+                let mut sum = row[0] * samples[0];
+                for k in 1..*len {
+                    sum = sum + row[k] * samples[k];
+                }
+                *o = sum;
+            }
+            return;
+        }
         let below = &lane[lo - 1 - lane_start..hi - 1 - lane_start];
         let above = &lane[lo + 1 - lane_start..hi + 1 - lane_start];
         let centre = &lane[lo - lane_start..hi - lane_start];
@@ -174,6 +274,7 @@ impl<'p, T: Element> AxisStencil<'p, T> {
                 [below, centre, above],
                 [&x[lo - 1..hi - 1], &x[lo..hi], &x[lo + 1..hi + 1]],
             ),
+            InteriorT::Central { .. } | InteriorT::Table { .. } => unreachable!("handled above"),
             InteriorT::NonUniformRows { w } => {
                 // Not built for the innermost axis, but correct all the same.
                 let rows = below.iter().zip(centre).zip(above);
@@ -200,6 +301,20 @@ pub(super) fn weighted<T: Element>(out: &mut [T], r: [&[T]; 3], w: [T; 3]) {
     let rows = r[0].iter().zip(r[1]).zip(r[2]);
     for (o, ((&f0, &f1), &f2)) in out.iter_mut().zip(rows) {
         *o = w[0] * f0 + w[1] * f1 + w[2] * f2;
+    }
+}
+
+/// `out[j] = Σₖ w[k]·r[k][j]`, summed left to right (as [`Tap::apply`]
+/// sums a [`Tap::Wide`]), one row at a time so each pass vectorises.
+#[inline(always)]
+pub(super) fn weighted_rows<T: Element>(out: &mut [T], r: &[&[T]], w: &[T]) {
+    for (o, &f) in out.iter_mut().zip(r[0]) {
+        *o = w[0] * f;
+    }
+    for (r, &w) in r.iter().zip(w).skip(1) {
+        for (o, &f) in out.iter_mut().zip(*r) {
+            *o = *o + w * f;
+        }
     }
 }
 

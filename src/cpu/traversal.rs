@@ -7,13 +7,13 @@ use std::ops::Range;
 use ndarray::{ArrayViewD, Axis, Slice};
 use rayon::prelude::*;
 
-use super::kernels::{difference, weighted, AxisStencil, WeightLayout};
+use super::kernels::{difference, weighted, weighted_rows, AxisStencil, WeightLayout};
 use super::sink::{self, row_as, Sink};
 use super::slab;
 use super::source::{Lanes, SlabLanes};
 use crate::element::{same_type, Element, Input};
 use crate::plan::Plan;
-use crate::stencil::Tap;
+use crate::stencil::{Tap, MAX_TAP};
 
 /// Fewer elements than this run on the calling thread: handing work to
 /// other threads costs more than it saves.
@@ -85,6 +85,9 @@ pub(super) struct Traversal<'p, T> {
     axes: Vec<AxisWork<'p, T>>,
     /// How far the taps reach along axis 0 (0 when it is not requested).
     reach_axis0: usize,
+    /// Whether axis 0 is requested and periodic: its end taps read the
+    /// far end of the axis, so it cannot be split into slabs with halos.
+    periodic_axis0: bool,
     /// Whether to stream large outputs to memory (see [`STREAM_ABOVE`]).
     stream: bool,
     /// Whether the CPU running this has AVX2.
@@ -124,11 +127,9 @@ impl<'p, T: Element> Traversal<'p, T> {
                 }
             })
             .collect();
-        let reach_axis0 = plan
-            .axes
-            .iter()
-            .find(|ax| ax.axis == 0)
-            .map_or(0, |ax| ax.stencil.edge_order().get());
+        let axis0 = plan.axes.iter().find(|ax| ax.axis == 0);
+        let reach_axis0 = axis0.map_or(0, |ax| ax.stencil.reach());
+        let periodic_axis0 = axis0.is_some_and(|ax| ax.stencil.is_periodic());
         Traversal {
             row_len: shape[ndim - 1],
             rows,
@@ -136,6 +137,7 @@ impl<'p, T: Element> Traversal<'p, T> {
             out_strides,
             axes,
             reach_axis0,
+            periodic_axis0,
             stream: false,
             #[cfg(target_arch = "x86_64")]
             avx2: std::arch::is_x86_feature_detected!("avx2"),
@@ -168,6 +170,7 @@ impl<'p, T: Element> Traversal<'p, T> {
         let ndim = strides.len();
         let inner = strides[ndim - 1].unsigned_abs();
         if ndim < 2
+            || self.periodic_axis0
             || strides[..ndim - 1]
                 .iter()
                 .all(|s| s.unsigned_abs() >= inner)
@@ -319,14 +322,15 @@ impl<'p, T: Element> Traversal<'p, T> {
         // at a time, so the per-task rows below stay small and in cache.
         let chunk = cols.len().min(COL_CHUNK);
         let zero = T::from_f64(0.0);
-        // A gathered row (innermost axis) spans a chunk plus at most two
-        // samples each side; one buffer per row a tap reads at once.
+        // A gathered row (innermost axis) spans a chunk plus what the taps
+        // reach on each side (less than MAX_TAP); one buffer per row a tap
+        // reads at once.
         let width = if L::NEEDS_BUFFER {
-            (chunk + 4).min(self.row_len)
+            (chunk + 2 * MAX_TAP).min(self.row_len)
         } else {
             0
         };
-        let mut buffers: [Vec<T>; 3] = std::array::from_fn(|_| vec![zero; width]);
+        let mut buffers: [Vec<T>; MAX_TAP] = std::array::from_fn(|_| vec![zero; width]);
         // One derivative row in the compute type, when it is not written
         // straight into an output: rounded to `O` (`f16`), or squared.
         let magnitude = matches!(sink, Sink::Magnitude(_));
@@ -425,18 +429,27 @@ impl<'p, T: Element> Traversal<'p, T> {
         work: &AxisWork<'p, T>,
         at: &Row<'_>,
         lanes: &L,
-        buffers: &mut [Vec<T>; 3],
+        buffers: &mut [Vec<T>; MAX_TAP],
         out: &mut [T],
     ) {
-        let [b0, b1, b2] = buffers;
         let cols = at.cols.clone();
         match work {
             AxisWork::Innermost(stencil) => {
                 let reads = stencil.reads(cols.clone());
-                let lane = lanes.read(at.in_offset, reads.clone(), b0);
-                stencil.along_lane(out, lane, reads.start, cols);
+                let lane = lanes.read(at.in_offset, reads.clone(), &mut buffers[0]);
+                stencil.along_lane(out, lane, reads.start, cols.clone());
+                // The ends of a periodic axis read the lane's other end:
+                // their samples are read one by one.
+                for (i, tap) in stencil.wrapping().filter(|(i, _)| cols.contains(i)) {
+                    let mut values = [T::from_f64(0.0); MAX_TAP];
+                    for (v, j) in values.iter_mut().zip(tap.samples()) {
+                        *v = lanes.read(at.in_offset, j..j + 1, &mut buffers[1])[0];
+                    }
+                    out[i - cols.start] = tap.apply_to(&values);
+                }
             }
             AxisWork::Outer { axis, stencil } => {
+                let [b0, b1, b2, ..] = buffers;
                 let i = at.index[*axis];
                 let stride = at.walk.in_strides[*axis];
                 // The row `k - i` steps away along the axis: inside the
@@ -458,6 +471,15 @@ impl<'p, T: Element> Traversal<'p, T> {
                         ],
                         w,
                     ),
+                    tap @ Tap::Wide { len, w, .. } => {
+                        let mut rows: [&[T]; MAX_TAP] = [&[]; MAX_TAP];
+                        for ((r, buffer), k) in
+                            rows.iter_mut().zip(buffers.iter_mut()).zip(tap.samples())
+                        {
+                            *r = lanes.read(row(k), cols.clone(), buffer);
+                        }
+                        weighted_rows(out, &rows[..len], &w[..len]);
+                    }
                 }
             }
         }

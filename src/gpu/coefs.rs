@@ -60,6 +60,9 @@ impl CoefTable {
                     Interior::NonUniform { x } => {
                         (push(&mut (1..x.len() - 1).flat_map(|i| x.weights(i))), true)
                     }
+                    Interior::Central { .. } | Interior::Table { .. } => {
+                        unreachable!("gpu::check_plan refuses stencils of higher accuracy")
+                    }
                 };
                 let first = push(&mut ax.stencil.first().coefficients().iter().copied());
                 let last = push(&mut ax.stencil.last().coefficients().iter().copied());
@@ -82,6 +85,9 @@ impl CoefTable {
                 let interior = match ax.stencil.interior() {
                     Interior::Uniform { .. } => 1,
                     Interior::NonUniform { x } => 3 * (x.len() - 2),
+                    Interior::Central { .. } | Interior::Table { .. } => {
+                        unreachable!("gpu::check_plan refuses stencils of higher accuracy")
+                    }
                 };
                 interior
                     + ax.stencil.first().coefficients().len()

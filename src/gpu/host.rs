@@ -262,6 +262,7 @@ fn run<O: Element, I: Input>(
     outputs: &mut [&mut [O]],
 ) -> Result<()> {
     ctx.check_health()?;
+    super::check_plan(plan)?;
     let stored = Stored::of::<O>();
     if stored == Stored::F16 && !ctx.supports_f16() {
         let wide = ctx.run_plan::<f32, I>(plan, data, request)?;

@@ -385,6 +385,9 @@ fn fused_job(
                 slot.coef_interior = c.interior.start as u32;
                 0.0
             }
+            Interior::Central { .. } | Interior::Table { .. } => {
+                unreachable!("gpu::check_plan refuses stencils of higher accuracy")
+            }
         };
         params.set_constants(real, a, first.constants, two_h, last.constants);
     }

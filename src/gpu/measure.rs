@@ -202,6 +202,7 @@ impl GpuContext {
     {
         let plan = Plan::new(f.shape(), opts)?;
         self.check_health()?;
+        super::check_plan(&plan)?;
         let stored = Stored::of::<T>();
         if stored == Stored::F64 && !self.supports_f64() {
             return Err(Error::NoF64 {

@@ -51,7 +51,9 @@ pub use measure::{KernelTimings, TimingClock};
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::options::Backend;
+use crate::plan::Plan;
 
 /// The context the library API uses: created on first use from the
 /// environment (see [`GpuContext::new`]) and kept for the life of the
@@ -71,3 +73,29 @@ pub fn default_context() -> Result<&'static GpuContext> {
 
 #[cfg(test)]
 mod shader_tests;
+
+/// Whether the GPU kernels compute every axis of `plan`: numpy's stencils
+/// (accuracy 2, one-sided ends) on any spacing. Accuracy 4 and 6 and
+/// periodic ends run on the CPU and reference backends so far.
+pub(crate) fn computes(plan: &Plan) -> bool {
+    plan.axes.iter().all(|ax| ax.stencil.is_numpy())
+}
+
+/// [`computes`] as an error naming what the GPU lacks.
+pub(crate) fn check_plan(plan: &Plan) -> Result<()> {
+    match plan.axes.iter().find(|ax| !ax.stencil.is_numpy()) {
+        None => Ok(()),
+        Some(ax) => {
+            let form = ax.stencil.form();
+            Err(Error::Unsupported {
+                backend: Backend::Gpu,
+                what: format!(
+                    "accuracy {} with {} ends (axis {})",
+                    form.accuracy,
+                    form.boundary.name(),
+                    ax.axis
+                ),
+            })
+        }
+    }
+}

@@ -269,6 +269,7 @@ impl GpuContext {
         // Re-check an array whose fields were built elsewhere in the crate.
         let f = GpuArray::<I>::from_buffer(f.buffer().clone(), f.shape())?;
         let plan = Plan::new(f.shape(), opts)?;
+        super::check_plan(&plan)?;
         let len = plan.len();
         let out_bytes = len as u64 * stored.size();
         let count = match request {

@@ -12,9 +12,9 @@ use std::sync::OnceLock;
 
 use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, Slice};
 use ndarray_npy::{NpzReader, ReadNpzError};
-use ndgrad::stencil::Tap;
 use ndgrad::{
-    f16, Axes, AxisSpacing, Backend, EdgeOrder, Element, GradientOptions, Input, Plan, Spacing,
+    f16, Accuracy, Axes, AxisSpacing, Backend, Boundary, EdgeOrder, Element, GradientOptions,
+    Input, Plan, Spacing,
 };
 use serde_json::Value;
 
@@ -433,10 +433,44 @@ pub fn random_request(
     budgets: &[usize],
     all_axes: f64,
 ) -> (Vec<usize>, GradientOptions) {
+    random_request_in(rng, budgets, all_axes, false)
+}
+
+/// [`random_request`], with an accuracy of 2, 4 or 6 and a one-sided or
+/// periodic boundary per requested axis (with a period for periodic axes
+/// that have coordinates) drawn as well. Requested axes are at least as long
+/// as their stencils need, and often exactly that long.
+pub fn random_request_with_forms(
+    rng: &mut Rng,
+    budgets: &[usize],
+    all_axes: f64,
+) -> (Vec<usize>, GradientOptions) {
+    random_request_in(rng, budgets, all_axes, true)
+}
+
+fn random_request_in(
+    rng: &mut Rng,
+    budgets: &[usize],
+    all_axes: f64,
+    forms: bool,
+) -> (Vec<usize>, GradientOptions) {
     let ndim = 1 + rng.below(budgets.len());
     let budget = budgets[ndim - 1];
     let edge_order = rng.pick(&[EdgeOrder::First, EdgeOrder::Second]);
-    let eo = edge_order.get();
+    let accuracy = if forms {
+        rng.pick(&[Accuracy::Second, Accuracy::Fourth, Accuracy::Sixth])
+    } else {
+        Accuracy::Second
+    };
+    let periodic: Vec<bool> = (0..ndim).map(|_| forms && rng.chance(0.4)).collect();
+    // The shortest requested axis each stencil accepts, less one.
+    let eo = |k: usize| {
+        if accuracy == Accuracy::Second && !periodic[k] {
+            edge_order.get()
+        } else {
+            accuracy.get()
+        }
+    };
     let mut axes: Vec<usize> = (0..ndim).collect();
     rng.shuffle(&mut axes);
     let all = rng.chance(all_axes);
@@ -449,9 +483,9 @@ pub fn random_request(
         .map(|k| {
             if axes.contains(&k) {
                 if rng.chance(0.3) {
-                    eo + 1
+                    eo(k) + 1
                 } else {
-                    eo + 1 + rng.below(budget - eo)
+                    eo(k) + 1 + rng.below(budget.max(eo(k) + 1) - eo(k))
                 }
             } else if rng.chance(0.05) {
                 0
@@ -479,6 +513,33 @@ pub fn random_request(
     let mut opts = GradientOptions::new()
         .spacing(spacing)
         .edge_order(edge_order);
+    if forms {
+        opts = opts.accuracy(accuracy);
+        let boundaries: Vec<Boundary> = (0..axes.len())
+            .map(|i| {
+                let k = axes[i];
+                if !periodic[k] {
+                    return Boundary::OneSided;
+                }
+                match coordinates_of(&opts.spacing, i) {
+                    // The next period starts one more random step on.
+                    Some(x) => {
+                        let h = x[1] - x[0];
+                        if x.windows(2).all(|w| w[1] - w[0] == h) {
+                            // Equal steps are uniform spacing: period n·h.
+                            Boundary::periodic(x.len() as f64 * h)
+                        } else {
+                            let (first, last) = (x[0], x[x.len() - 1]);
+                            let step = h.signum() * (0.1 + rng.unit() * 1.9);
+                            Boundary::periodic(last - first + step)
+                        }
+                    }
+                    None => Boundary::PERIODIC,
+                }
+            })
+            .collect();
+        opts = opts.per_axis_boundary(boundaries);
+    }
     if !all {
         opts = opts.axes(axes.iter().map(|&k| {
             if rng.chance(0.3) {
@@ -557,6 +618,18 @@ pub fn sample(rng: &mut Rng, non_finite: f64, finite: impl FnOnce(&mut Rng) -> f
     }
 }
 
+/// The coordinates of the `i`-th requested axis, if its spacing is an
+/// array of more than one value.
+fn coordinates_of(spacing: &Spacing, i: usize) -> Option<Vec<f64>> {
+    match spacing {
+        Spacing::PerAxis(items) if items.len() > 1 || i == 0 => match items.get(i) {
+            Some(AxisSpacing::Coordinates(x)) if x.len() > 1 => Some(x.iter().copied().collect()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The largest Σ|w| over the taps of each requested axis: the factor from
 /// max|f| to the magnitude of a derivative sample.
 pub fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
@@ -564,10 +637,7 @@ pub fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
         .iter()
         .map(|ax| {
             (0..ax.n)
-                .map(|i| match ax.stencil.tap(i) {
-                    Tap::Difference { denom, .. } => 2.0 / denom.abs(),
-                    Tap::Weighted { w, .. } => w.iter().map(|w| w.abs()).sum(),
-                })
+                .map(|i| ax.stencil.tap(i).gain())
                 .fold(0.0, f64::max)
         })
         .collect()

@@ -138,6 +138,7 @@ fn tap_magnitude(tap: Tap, f: impl Fn(usize) -> f64) -> f64 {
     match tap {
         Tap::Difference { lo, hi, denom } => (f(lo).abs() + f(hi).abs()) / denom.abs(),
         Tap::Weighted { first, w } => (0..3).map(|k| (w[k] * f(first + k)).abs()).sum(),
+        Tap::Wide { w, .. } => tap.samples().zip(w).map(|(j, w)| (w * f(j)).abs()).sum(),
     }
 }
 
