@@ -368,7 +368,7 @@ impl GradientOptions {
     /// use ndgrad::{gradient, Accuracy, Backend, GradientOptions};
     ///
     /// // Exact for a quartic at every point, the edges included.
-    /// let x = Array1::linspace(0.0, 2.0, 9);
+    /// let x = Array1::<f64>::linspace(0.0, 2.0, 9);
     /// let f = x.mapv(|x| x.powi(4) - x);
     /// let opts = GradientOptions::new()
     ///     .spacing(ndgrad::Spacing::Uniform(0.25))

@@ -18,8 +18,8 @@ mod common;
 use common::{coordinates, random_request_with_forms, sample, tap_magnitudes, Rng, Strided};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use ndgrad::{
-    cpu, gradient, gradient_with_backend, AxisSpacing, Backend, EdgeOrder, Element,
-    GradientOptions, Plan, Spacing,
+    cpu, gradient, gradient_with_backend, Accuracy, AxisSpacing, Backend, Boundary, EdgeOrder,
+    Element, GradientOptions, Plan, Spacing,
 };
 use proptest::prelude::*;
 
@@ -186,6 +186,101 @@ proptest! {
     }
 }
 
+/// A case of `shape` in layout family `layout` (0: C order, 1: Fortran
+/// order, 2: every other element), some axes read backwards.
+fn split_case(
+    shape: &[usize],
+    opts: GradientOptions,
+    layout: usize,
+    rng: &mut Rng,
+    seed: u64,
+) -> Case {
+    let ndim = shape.len();
+    let perm: Vec<usize> = match layout {
+        1 => (0..ndim).rev().collect(),
+        _ => (0..ndim).collect(),
+    };
+    Case {
+        shape: shape.to_vec(),
+        opts,
+        layout: Strided {
+            perm,
+            step: vec![1 + (layout == 2) as usize; ndim],
+            reversed: (0..ndim).map(|_| rng.chance(0.5)).collect(),
+        },
+        non_finite: 0.0,
+        seed,
+    }
+}
+
+/// A rayon pool of `threads` threads.
+fn pool_of(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
+/// [`check_poisoned`] in f64 (exact) and f32 (within `ulps`).
+fn check_split(case: &Case, ulps: f64) {
+    check_poisoned::<f64>(case, 0.0);
+    check_poisoned::<f32>(case, ulps);
+}
+
+/// Accuracy 4 and 6 and periodic ends, on inputs big enough to be split
+/// across threads, into column chunks and (transposed) into slabs: every
+/// element written, and equal to the reference.
+#[test]
+fn parallel_splits_of_every_form_write_every_element() {
+    let shapes: &[&[usize]] = &[&[100_003], &[7, 40_001], &[301, 211], &[37, 29, 41]];
+    let forms = [
+        (Accuracy::Fourth, false),
+        (Accuracy::Sixth, true),
+        (Accuracy::Second, true),
+    ];
+    let mut seed = 500;
+    for threads in [1, 3] {
+        let pool = pool_of(threads);
+        for &shape in shapes {
+            for layout in 0..3 {
+                for (accuracy, periodic) in forms {
+                    seed += 1;
+                    let mut rng = Rng::new(seed);
+                    let ndim = shape.len();
+                    let mut boundaries = Vec::new();
+                    let items: Vec<AxisSpacing> = (0..ndim)
+                        .map(|k| {
+                            let n = shape[k];
+                            if k % 2 == 0 {
+                                // Uneven steps between 0.5 and 1.5.
+                                let x: Vec<f64> = (0..n)
+                                    .scan(0.0, |at, _| {
+                                        *at += 0.5 + rng.unit();
+                                        Some(*at)
+                                    })
+                                    .collect();
+                                boundaries.push(Boundary::periodic(x[n - 1] - x[0] + 1.0));
+                                AxisSpacing::from(x)
+                            } else {
+                                boundaries.push(Boundary::PERIODIC);
+                                AxisSpacing::Scalar(0.75)
+                            }
+                        })
+                        .collect();
+                    let mut opts = GradientOptions::new()
+                        .spacing(Spacing::PerAxis(items))
+                        .accuracy(accuracy);
+                    if periodic {
+                        opts = opts.per_axis_boundary(boundaries);
+                    }
+                    let case = split_case(shape, opts, layout, &mut rng, seed);
+                    pool.install(|| check_split(&case, 16.0));
+                }
+            }
+        }
+    }
+}
+
 /// Inputs big enough to be split across threads (row ranges, column ranges
 /// when there are fewer rows than tasks, slabs of transposed inputs), in
 /// pools of several sizes (1: the serial path), poisoned, in every layout
@@ -204,20 +299,13 @@ fn parallel_splits_write_every_element() {
     ];
     let mut seed = 1;
     for threads in [1, 2, 3, 8] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = pool_of(threads);
         for &shape in shapes {
             for layout in 0..3 {
                 for edge_order in [EdgeOrder::First, EdgeOrder::Second] {
                     seed += 1;
                     let mut rng = Rng::new(seed);
                     let ndim = shape.len();
-                    let perm: Vec<usize> = match layout {
-                        1 => (0..ndim).rev().collect(),
-                        _ => (0..ndim).collect(),
-                    };
                     let spacing = Spacing::PerAxis(
                         (0..ndim)
                             .map(|k| {
@@ -229,23 +317,16 @@ fn parallel_splits_write_every_element() {
                             })
                             .collect(),
                     );
-                    let case = Case {
-                        shape: shape.to_vec(),
-                        opts: GradientOptions::new()
+                    let case = split_case(
+                        shape,
+                        GradientOptions::new()
                             .spacing(spacing)
                             .edge_order(edge_order),
-                        layout: Strided {
-                            perm,
-                            step: vec![1 + (layout == 2) as usize; ndim],
-                            reversed: (0..ndim).map(|_| rng.chance(0.5)).collect(),
-                        },
-                        non_finite: 0.0,
+                        layout,
+                        &mut rng,
                         seed,
-                    };
-                    pool.install(|| {
-                        check_poisoned::<f64>(&case, 0.0);
-                        check_poisoned::<f32>(&case, 8.0);
-                    });
+                    );
+                    pool.install(|| check_split(&case, 8.0));
                 }
             }
         }
@@ -268,10 +349,7 @@ fn auto_resolves_to_cpu_without_a_gpu_backend() {
 /// point by point as the rows are split into tasks and column chunks.
 #[test]
 fn long_non_uniform_axes() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = pool_of(2);
     for (seed, shape) in [
         (7u64, vec![70_001, 3]),
         (8, vec![2, 4, 70_001]),

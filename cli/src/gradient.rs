@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use ndarray::ArrayD;
-use ndgrad::{Axes, AxisSpacing, Backend, EdgeOrder, GradientOptions, Input, Plan, Spacing};
+use ndgrad::{
+    Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, EdgeOrder, GradientOptions, Input,
+    Plan, Spacing,
+};
 
 use crate::array::{shape_text, AnyArray};
 use crate::failure::Failure;
@@ -28,7 +31,10 @@ On failure one line starting with 'ndgrad: ' is printed on stderr, no output fil
 behind, and the exit code is 2 for invalid arguments, 1 for anything else.",
     after_help = "Examples:\n  ndgrad gradient f.npy -o grad.npz\n  \
 ndgrad gradient f.npy -o grad.npz --spacing=0.5,@x.npy --axis=-1,0 --edge-order 2\n  \
-ndgrad gradient ct_uint16.npy -o grad.npz --dtype f32 --magnitude"
+ndgrad gradient ct_uint16.npy -o grad.npz --dtype f32 --magnitude\n  \
+ndgrad gradient field.npy -o grad.npz --accuracy 4\n  \
+ndgrad gradient torus.npy -o grad.npz --boundary periodic,one-sided --spacing 0.1\n  \
+ndgrad gradient ring.npy -o grad.npz --spacing=@theta.npy --boundary periodic --period 6.283185307179586"
 )]
 pub struct GradientArgs {
     /// The array to differentiate (.npy).
@@ -65,6 +71,33 @@ pub struct GradientArgs {
     /// Order of the one-sided differences at both ends of each axis: 1 or 2.
     #[arg(long, value_name = "1|2", default_value = "1", value_parser = parse_edge_order)]
     pub edge_order: EdgeOrder,
+
+    /// Order of accuracy: 2 (numpy's stencils), 4 or 6. Above 2 every point,
+    /// the edges included, uses accuracy + 1 samples and is exact for
+    /// polynomials of degree <= accuracy; --edge-order then has no effect.
+    /// numpy has no equivalent (findiff's acc=).
+    #[arg(long, value_name = "2|4|6", default_value = "2", value_parser = parse_accuracy)]
+    pub accuracy: Accuracy,
+
+    /// What the stencil does at the ends of each axis: one-sided (numpy's)
+    /// or periodic (the axis wraps around; --edge-order has no effect). One
+    /// value for every requested axis, or one per requested axis in --axis
+    /// order, comma-separated. numpy has no equivalent (numpy#21357).
+    /// [default: one-sided]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_boundary)]
+    pub boundary: Vec<BoundaryMode>,
+
+    /// The period L of each periodic axis that has coordinates (@PATH.npy
+    /// spacing), comma-separated in --axis order; one value serves them all.
+    /// The wrap-around step is x[0] + L - x[n-1]. A periodic axis with a
+    /// scalar spacing h has period n*h and needs none.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    pub period: Vec<f64>,
 
     /// Also write the gradient magnitude, sqrt(sum of the squared derivatives
     /// over the requested axes), as an array named `magnitude`.
@@ -136,6 +169,90 @@ fn parse_edge_order(order: &str) -> Result<EdgeOrder, String> {
         .ok_or_else(|| format!("the edge order must be 1 or 2, not {order:?}"))
 }
 
+/// Parses `--accuracy`.
+fn parse_accuracy(p: &str) -> Result<Accuracy, String> {
+    p.trim()
+        .parse()
+        .ok()
+        .and_then(Accuracy::from_number)
+        .ok_or_else(|| format!("the accuracy must be 2, 4 or 6, not {p:?}"))
+}
+
+/// One item of `--boundary`, before periods are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundaryMode {
+    /// numpy's one-sided ends.
+    OneSided,
+    /// The axis wraps around.
+    Periodic,
+}
+
+/// Parses one `--boundary` item.
+fn parse_boundary(mode: &str) -> Result<BoundaryMode, String> {
+    match mode.trim() {
+        "one-sided" => Ok(BoundaryMode::OneSided),
+        "periodic" => Ok(BoundaryMode::Periodic),
+        _ => Err(format!(
+            "the boundary must be one-sided or periodic, not {mode:?}"
+        )),
+    }
+}
+
+/// The library's boundaries for `--boundary` and `--period`, given the
+/// number of requested axes and which of them have coordinates.
+fn boundaries(
+    modes: &[BoundaryMode],
+    periods: &[f64],
+    has_coordinates: &[bool],
+) -> Result<Boundaries, Failure> {
+    let naxes = has_coordinates.len();
+    let periodic: Vec<bool> = match modes {
+        [] => vec![false; naxes],
+        [mode] => vec![*mode == BoundaryMode::Periodic; naxes],
+        modes if modes.len() == naxes => modes.iter().map(|m| *m == BoundaryMode::Periodic).collect(),
+        modes => {
+            return Err(Failure::new(format!(
+                "--boundary has {} values for {naxes} requested axes: give one, or one per requested axis",
+                modes.len()
+            )))
+        }
+    };
+    let needs_period: Vec<usize> = (0..naxes)
+        .filter(|&k| periodic[k] && has_coordinates[k])
+        .collect();
+    let period_of = |rank: usize| -> Result<Option<f64>, Failure> {
+        match periods {
+            [] => Ok(None),
+            [l] => Ok(Some(*l)),
+            list if list.len() == needs_period.len() => Ok(Some(list[rank])),
+            list => Err(Failure::new(format!(
+                "--period has {} values for {} periodic axes with coordinates: give one, or one per such axis",
+                list.len(),
+                needs_period.len()
+            ))),
+        }
+    };
+    if !periods.is_empty() && needs_period.is_empty() {
+        return Err(Failure::new(
+            "--period applies only to periodic axes whose spacing is @PATH.npy coordinates",
+        ));
+    }
+    let mut list = Vec::with_capacity(naxes);
+    for (k, &periodic) in periodic.iter().enumerate() {
+        list.push(
+            match (periodic, needs_period.iter().position(|&j| j == k)) {
+                (false, _) => Boundary::OneSided,
+                (true, None) => Boundary::PERIODIC,
+                (true, Some(rank)) => match period_of(rank)? {
+                    Some(l) => Boundary::periodic(l),
+                    None => Boundary::PERIODIC,
+                },
+            },
+        );
+    }
+    Ok(Boundaries::PerAxis(list))
+}
+
 /// Parses `--backend` with the library's own names.
 fn parse_backend(name: &str) -> Result<Backend, String> {
     name.parse()
@@ -152,12 +269,23 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
     npz::check_destination(&args.output)?;
     let input = npy::read(&args.input)
         .map_err(|e| Failure::new(format!("cannot read input {:?}: {e}", args.input)))?;
+    let spacing = spacing(&args.spacing)?;
+    let naxes = args.axis.as_ref().map_or(input.shape().len(), Vec::len);
+    let has_coordinates: Vec<bool> = (0..naxes)
+        .map(|k| match &spacing {
+            Spacing::PerAxis(items) if items.len() == naxes => {
+                matches!(items[k], AxisSpacing::Coordinates(_))
+            }
+            _ => false,
+        })
+        .collect();
     let opts = GradientOptions {
-        spacing: spacing(&args.spacing)?,
+        boundary: boundaries(&args.boundary, &args.period, &has_coordinates)?,
+        spacing,
         axes: args.axis.clone().map_or(Axes::All, Axes::List),
         edge_order: args.edge_order,
+        accuracy: args.accuracy,
         backend: args.backend,
-        ..GradientOptions::default()
     };
     let shape = input.shape().to_vec();
     let (names, backend, out_dtype) = match input {
