@@ -305,16 +305,39 @@ pub(super) fn weighted<T: Element>(out: &mut [T], r: [&[T]; 3], w: [T; 3]) {
 }
 
 /// `out[j] = Σₖ w[k]·r[k][j]`, summed left to right (as [`Tap::apply`]
-/// sums a [`Tap::Wide`]), one row at a time so each pass vectorises.
+/// sums a [`Tap::Wide`]): in one pass for the widths the stencils have
+/// (3, 5 and 7 samples), so each output is written once.
 #[inline(always)]
 pub(super) fn weighted_rows<T: Element>(out: &mut [T], r: &[&[T]], w: &[T]) {
-    for (o, &f) in out.iter_mut().zip(r[0]) {
-        *o = w[0] * f;
-    }
-    for (r, &w) in r.iter().zip(w).skip(1) {
-        for (o, &f) in out.iter_mut().zip(*r) {
-            *o = *o + w * f;
+    match r.len() {
+        3 => weighted_fixed::<T, 3>(out, r, w),
+        5 => weighted_fixed::<T, 5>(out, r, w),
+        7 => weighted_fixed::<T, 7>(out, r, w),
+        _ => {
+            for (o, &f) in out.iter_mut().zip(r[0]) {
+                *o = w[0] * f;
+            }
+            for (r, &w) in r.iter().zip(w).skip(1) {
+                for (o, &f) in out.iter_mut().zip(*r) {
+                    *o = *o + w * f;
+                }
+            }
         }
+    }
+}
+
+/// [`weighted_rows`] for `N` rows, in one pass.
+#[inline(always)]
+fn weighted_fixed<T: Element, const N: usize>(out: &mut [T], r: &[&[T]], w: &[T]) {
+    let len = out.len();
+    let rows: [&[T]; N] = std::array::from_fn(|k| &r[k][..len]);
+    let w: [T; N] = std::array::from_fn(|k| w[k]);
+    for (j, o) in out.iter_mut().enumerate() {
+        let mut sum = w[0] * rows[0][j];
+        for k in 1..N {
+            sum = sum + w[k] * rows[k][j];
+        }
+        *o = sum;
     }
 }
 
