@@ -32,6 +32,14 @@ pub struct BenchArgs {
         default_value = "gpu,cpu,numpy,cupy,torch"
     )]
     pub backends: Vec<BenchBackend>,
+    /// Also time the CPU (and GPU) with stencils of this accuracy, 2, 4 or 6,
+    /// beside the default's rows (numpy has no equivalent).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=6))]
+    pub accuracy: Option<u8>,
+    /// Also time the CPU (and GPU) with this boundary on every axis, beside
+    /// the default's rows (numpy has no equivalent for `periodic`).
+    #[arg(long, value_enum)]
+    pub boundary: Option<BoundaryForm>,
     /// Timed runs per measurement (after one warm-up); the median is reported.
     #[arg(long)]
     pub repeat: Option<usize>,
@@ -51,6 +59,15 @@ pub enum Dtype {
     F32,
     /// 64-bit floats.
     F64,
+}
+
+/// Boundary of the extra rows `--boundary` asks for.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundaryForm {
+    /// numpy's one-sided ends.
+    OneSided,
+    /// Every axis wraps around.
+    Periodic,
 }
 
 /// Spacing form of a bench case.

@@ -26,6 +26,7 @@
 mod adapter;
 mod args;
 mod check;
+mod forms;
 mod gpu;
 mod peers;
 mod ratios;
@@ -149,7 +150,9 @@ where
                 })
             };
             rows.push(checker.row("cpu", result, &time));
-            rows.push(cpu_into_row(case, &inputs.f, &opts, repeat, &checker)?);
+            rows.push(cpu_into_row(
+                "cpu into", case, &inputs.f, &opts, repeat, &checker,
+            )?);
         }
         let copy = memcpy_baseline::<T>(case.len() * (1 + inputs.naxes), repeat);
         rows.push(row_of(
@@ -188,6 +191,14 @@ where
         }
         rows.extend(gpu_rows);
     }
+    rows.extend(forms::form_rows(
+        case,
+        &inputs,
+        args,
+        repeat,
+        cpu.is_ok(),
+        gpu_ok,
+    )?);
     rows.extend(variants::variant_rows(
         case,
         &inputs,
@@ -226,6 +237,7 @@ where
 /// gradient's own cost, beside the `cpu` row's fresh outputs. Its result is
 /// checked against the reference like every other row's.
 fn cpu_into_row<T: Element>(
+    label: &str,
     case: &Case,
     f: &ArrayD<T>,
     opts: &ndgrad::GradientOptions,
@@ -257,5 +269,5 @@ fn cpu_into_row<T: Element>(
         *buffers = Vec::new();
         times
     };
-    Ok(checker.row("cpu into", result, &time))
+    Ok(checker.row(label, result, &time))
 }

@@ -13,7 +13,10 @@ use super::row::Row;
 /// - `gpu end to end`: its time over upload plus download alone;
 /// - `gpu magnitude`: its speed relative to `cpu magnitude`;
 /// - `gpu u16 end to end`, `cpu u16`: their speed relative to the same
-///   backend on the case's own (f32 or f64) input.
+///   backend on the case's own (f32 or f64) input;
+/// - the rows of `--accuracy`/`--boundary` (`cpu accuracy 4`, `cpu into
+///   periodic`, ...): their speed relative to the same row with numpy's
+///   stencil.
 pub(super) fn ratios(rows: &mut [Row]) {
     let time_of = |rows: &[Row], backend: &str| {
         rows.iter()
@@ -27,6 +30,7 @@ pub(super) fn ratios(rows: &mut [Row]) {
     let gpu = time_of(rows, "gpu end to end");
     let transfers = time_of(rows, "gpu upload").zip(time_of(rows, "gpu download"));
     let cpu_magnitude = time_of(rows, "cpu magnitude");
+    let cpu_into = time_of(rows, "cpu into");
     for r in rows.iter_mut().filter(|r| r.computes) {
         let Some(t) = r.median_s else { continue };
         if r.comparable {
@@ -47,10 +51,25 @@ pub(super) fn ratios(rows: &mut [Row]) {
             }
             "gpu u16 end to end" => gpu.map(|g| format!("speed vs float input: {:.2}x", g / t)),
             "cpu u16" => cpu.map(|c| format!("speed vs float input: {:.2}x", c / t)),
+            name if is_form(name) => {
+                let default = if name.starts_with("cpu into ") {
+                    cpu_into
+                } else if name.starts_with("cpu ") {
+                    cpu
+                } else {
+                    gpu
+                };
+                default.map(|d| format!("speed vs default: {:.2}x", d / t))
+            }
             _ => None,
         };
         if let Some(note) = note {
             r.note = note;
         }
     }
+}
+
+/// Whether a row is one of `--accuracy`/`--boundary`'s.
+fn is_form(name: &str) -> bool {
+    name.contains(" accuracy ") || name.ends_with(" periodic")
 }
