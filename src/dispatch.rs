@@ -6,6 +6,7 @@ use ndarray::{ArrayBase, Data, Dimension};
 
 use crate::element::{with_c_order, Element, Input};
 use crate::error::Result;
+use crate::gpu::HostInput;
 use crate::options::Backend;
 use crate::plan::{Plan, Request};
 use crate::{cpu, gpu, reference};
@@ -35,9 +36,11 @@ where
             Request::Components => cpu::gradient(plan, f.view()),
             Request::Magnitude => vec![cpu::magnitude(plan, f.view())],
         }),
+        // The GPU uploads a strided input slab by slab, copying each into C
+        // order on its way to the device, never the whole array at once.
         Backend::Gpu => {
             let ctx = gpu::default_context()?;
-            with_c_order(f, |data| ctx.run_plan::<O, I>(plan, data, request))
+            ctx.run_plan::<O, I>(plan, &HostInput::of(f), request)
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
     }
@@ -71,9 +74,7 @@ where
         },
         Backend::Gpu => {
             let ctx = gpu::default_context()?;
-            with_c_order(f, |data| {
-                ctx.run_plan_into::<O, I>(plan, data, request, outputs)
-            })?;
+            ctx.run_plan_into::<O, I>(plan, &HostInput::of(f), request, outputs)?;
         }
         Backend::Auto => unreachable!("the caller resolves Auto first"),
     }

@@ -273,7 +273,9 @@ pub(crate) fn same_type<I: 'static, O: 'static>() -> bool {
 }
 
 /// Runs `run` on the elements of `f` as one C-ordered slice: `f`'s own
-/// memory when it is in standard layout, otherwise a C-ordered copy.
+/// memory when it is in standard layout, otherwise a C-ordered copy. Only
+/// the reference backend, which stays simple, uses it; the CPU and GPU read
+/// strided inputs without a whole-array copy.
 pub(crate) fn with_c_order<T, S, D, R>(f: &ArrayBase<S, D>, run: impl FnOnce(&[T]) -> R) -> R
 where
     T: Clone,

@@ -42,8 +42,8 @@ use crate::{dispatch, outputs};
 ///
 /// # Errors
 ///
-/// As [`crate::gradient`]; also [`Error::OutputCount`] when `out` does not
-/// hold one array per requested axis, and [`Error::OutputShape`] when an
+/// As [`crate::gradient`]; also [`Error::OutputCount`](crate::Error::OutputCount) when `out` does not
+/// hold one array per requested axis, and [`Error::OutputShape`](crate::Error::OutputShape) when an
 /// output's shape is not the input's; these are found before anything is
 /// computed, and leave every output untouched. The output type `O` is
 /// checked by the compiler. A backend's own failure (a lost GPU device) may

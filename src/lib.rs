@@ -6,6 +6,7 @@ pub mod element;
 pub mod error;
 pub mod gpu;
 mod into;
+mod layout;
 pub mod options;
 mod outputs;
 pub mod plan;

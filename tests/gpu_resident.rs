@@ -30,7 +30,7 @@ fn round_trip<I: RandomInput>(ctx: &GpuContext, seed: u64) {
         let back = ctx.upload(&host).unwrap().to_host(ctx).unwrap();
         assert_eq!(back.shape(), shape, "{}", I::NUMPY_NAME);
         assert_eq!(bits(&back), bits(&host), "{} {shape:?}", I::NUMPY_NAME);
-        // A non-standard layout is made contiguous on the host first.
+        // A non-standard layout is stored in C order on the device.
         let reversed = host.t();
         let back = ctx.upload(&reversed).unwrap().to_host(ctx).unwrap();
         assert_eq!(

@@ -14,10 +14,11 @@ use super::context::GpuContext;
 use super::jobs::Path;
 use super::record::{upload_params, Bindings, Recording, Window};
 use super::slab::SlabPlan;
+use super::source::HostInput;
 use super::transfer;
 use super::types::{InputKind, Stored};
 use super::workspace::{SlabBuffers, Workspace};
-use crate::element::{with_c_order, Element, Input};
+use crate::element::{Element, Input};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::outputs;
@@ -212,19 +213,18 @@ impl GpuContext {
         S: Data<Elem = I>,
         D: Dimension,
     {
-        with_c_order(f, |data| {
-            outputs::write_through(out, plan.len(), |buffers| {
-                run(self, plan, data, request, buffers)
-            })
+        let data = HostInput::of(f);
+        outputs::write_through(out, plan.len(), |buffers| {
+            run(self, plan, &data, request, buffers)
         })
     }
 
-    /// Computes `request` for `plan` on `data` (C order): the backend entry
-    /// point behind [`GpuContext::gradient`] and the library's GPU backend.
+    /// Computes `request` for `plan` on `data`: the backend entry point
+    /// behind [`GpuContext::gradient`] and the library's GPU backend.
     pub(crate) fn run_plan<O: Element, I: Input>(
         &self,
         plan: &Plan,
-        data: &[I],
+        data: &HostInput<'_, I>,
         request: Request,
     ) -> Result<Vec<Vec<O>>> {
         let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; request.count(plan)];
@@ -239,7 +239,7 @@ impl GpuContext {
     pub(crate) fn run_plan_into<O: Element, I: Input>(
         &self,
         plan: &Plan,
-        data: &[I],
+        data: &HostInput<'_, I>,
         request: Request,
         outputs: &mut [&mut [O]],
     ) -> Result<()> {
@@ -247,8 +247,8 @@ impl GpuContext {
     }
 }
 
-/// Runs `plan` on `data` (C order) on `ctx`, writing one C-ordered result
-/// per requested axis, or the magnitude alone, into `outputs`.
+/// Runs `plan` on `data` on `ctx`, writing one C-ordered result per
+/// requested axis, or the magnitude alone, into `outputs`.
 ///
 /// f16 results on a device without `SHADER_F16` are computed and read back
 /// in f32 and rounded on the host; f64 input on a device without
@@ -257,7 +257,7 @@ impl GpuContext {
 fn run<O: Element, I: Input>(
     ctx: &GpuContext,
     plan: &Plan,
-    data: &[I],
+    data: &HostInput<'_, I>,
     request: Request,
     outputs: &mut [&mut [O]],
 ) -> Result<()> {
@@ -279,8 +279,8 @@ fn run<O: Element, I: Input>(
         });
     }
     if InputKind::of::<I>() == InputKind::F64 && !ctx.supports_f64() {
-        let narrow: Vec<f32> = data.iter().map(|x| x.to_f64() as f32).collect();
-        return run::<O, f32>(ctx, plan, &narrow, request, outputs);
+        let narrow = data.to_vec(|x| x.to_f64() as f32);
+        return run::<O, f32>(ctx, plan, &HostInput::Contiguous(&narrow), request, outputs);
     }
     if plan.axes.is_empty() {
         if request == Request::Magnitude {
@@ -315,7 +315,7 @@ fn magnitude_of<O: Element>(components: &[Vec<O>], out: &mut [O]) {
 /// reading each slab's results back into `outputs`.
 fn stream<O: Element, I: Input>(
     ctx: &GpuContext,
-    data: &[I],
+    data: &HostInput<'_, I>,
     recording: &mut Recording<'_>,
     outputs: &mut [&mut [O]],
 ) -> Result<()> {
@@ -348,7 +348,7 @@ struct InFlight {
 /// slab before it.
 fn stream_slabs<O: Element, I: Input>(
     ctx: &GpuContext,
-    data: &[I],
+    data: &HostInput<'_, I>,
     slabs: &SlabPlan,
     recording: &mut Recording<'_>,
     ws: &mut Workspace,
@@ -371,8 +371,10 @@ fn stream_slabs<O: Element, I: Input>(
     for (k, slab) in slabs.slabs.iter().enumerate() {
         let set_index = k % 2;
         let set = &mut ws.sets[set_index];
-        let loaded = &data[slab.load.start * plane_len..slab.load.end * plane_len];
-        let input = transfer::upload_input(ctx, &mut set.input, loaded);
+        // A strided input is copied into C order here, one slab at a
+        // time, straight into the memory the upload is made from.
+        let loaded = data.planes(slab.load.clone(), plane_len);
+        let input = transfer::upload_input(ctx, &mut set.input, &loaded);
         let computed = slab.compute.start * plane_len..slab.compute.end * plane_len;
         let out_bytes = computed.len() as u64 * kind.stored.size();
         let jobs = recording.jobs(slab, plane_len)?;

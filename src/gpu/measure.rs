@@ -14,10 +14,11 @@ use super::kernels::{Kernel, Specialization};
 use super::params::DispatchParams;
 use super::record::{upload_params, Bindings, Recording, Window};
 use super::slab::Slab;
+use super::source::HostInput;
 use super::transfer;
 use super::types::{InputKind, Stored};
 use super::workspace::{SlabBuffers, Workspace};
-use crate::element::{with_c_order, Element};
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::{Plan, Request};
@@ -82,9 +83,10 @@ pub struct KernelTimings {
     /// than the per-axis kernels ([`super::config::AxisKernels`]).
     pub fused: bool,
     /// Median host wall time of uploading the whole input into the device's
-    /// input buffer as [`GpuContext::gradient`] does: `Queue::write_buffer`
-    /// of the contiguous host data, then a submission that flushes it, until
-    /// the device reports it done. `upload_bytes` bytes.
+    /// input buffer as [`GpuContext::gradient`] does: `Queue::write_buffer_with`
+    /// filled from the host data (copied into C order on the way when the
+    /// input is strided), then a submission that flushes it, until the
+    /// device reports it done. `upload_bytes` bytes.
     pub upload: Duration,
     /// Median host wall time of reading every requested axis's output back
     /// as [`GpuContext::gradient`] does, one axis after another: a copy of
@@ -231,20 +233,19 @@ impl GpuContext {
                 limit: self.limits.max_slab_elements(elem) * elem,
             });
         }
-        with_c_order(f, |data| {
-            let mut ws = self.take_workspace();
-            let timings = self.scoped("timing the kernels", || {
-                self.time_resident(&plan, data, &mut ws, repeats.max(1))
-            })?;
-            self.return_workspace(ws);
-            Ok(timings)
-        })
+        let data = HostInput::of(f);
+        let mut ws = self.take_workspace();
+        let timings = self.scoped("timing the kernels", || {
+            self.time_resident(&plan, &data, &mut ws, repeats.max(1))
+        })?;
+        self.return_workspace(ws);
+        Ok(timings)
     }
 
     fn time_resident<T: Element>(
         &self,
         plan: &Plan,
-        data: &[T],
+        data: &HostInput<'_, T>,
         ws: &mut Workspace,
         repeats: usize,
     ) -> Result<KernelTimings> {
@@ -417,7 +418,7 @@ impl GpuContext {
         // them back.
         let check = |host: &[Vec<T>], what: &str| -> Result<()> {
             for host in host {
-                if bytemuck::cast_slice::<T, u8>(host) != bytemuck::cast_slice::<T, u8>(data) {
+                if !data.same_bits(host) {
                     return Err(Error::Gpu {
                         during: "timing the kernels".into(),
                         message: format!("{what}'s output, read back, differs from its input"),

@@ -21,7 +21,8 @@
 //! WGSL, `params` holds the uniform structs the kernels take, `types` the
 //! element types, `grid` the dispatch geometry. `context` holds the device,
 //! queue, limits (`config`), health and caches; `transfer` and `workspace`
-//! move data through reused buffers; `measure` times the kernels.
+//! move data through reused buffers, `source` writes a host input of any
+//! layout into them in C order; `measure` times the kernels.
 
 mod adapters;
 mod array;
@@ -37,6 +38,7 @@ mod params;
 mod record;
 mod resident;
 mod slab;
+mod source;
 mod transfer;
 mod types;
 mod workspace;
@@ -48,6 +50,7 @@ pub use array::GpuArray;
 pub use config::{AxisKernels, GpuLimits, GpuOptions};
 pub use context::GpuContext;
 pub use measure::{KernelTimings, TimingClock};
+pub(crate) use source::HostInput;
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;
 

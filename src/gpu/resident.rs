@@ -10,9 +10,10 @@ use super::array::GpuArray;
 use super::context::GpuContext;
 use super::jobs::{Params, Path, RunKind};
 use super::record::{params_bytes, Bindings, Recording, Window};
+use super::source::HostInput;
 use super::transfer::{POISON_F16_PAIR, POISON_F32, POISON_F64};
 use super::types::{InputKind, Stored};
-use crate::element::{with_c_order, Element, Input};
+use crate::element::{Element, Input};
 use crate::error::{Error, Result};
 use crate::options::GradientOptions;
 use crate::plan::{Plan, Request};
@@ -49,8 +50,10 @@ fn output_buffer(ctx: &GpuContext, bytes: u64, stored: Stored) -> wgpu::Buffer {
 impl GpuContext {
     /// Copies `f` to the device as a [`GpuArray`] in its own type (u8 and
     /// 16-bit types packed, so a u16 volume takes half the bytes of f32).
-    /// Arrays in any memory layout are accepted; others than C order are
-    /// made contiguous on the host first.
+    /// Arrays in any memory layout are accepted. The device holds them in C
+    /// order: the elements are written straight into the new buffer's mapped
+    /// memory, a strided array copied into C order on the way, tile by tile,
+    /// with no whole-array copy on the host.
     ///
     /// ```
     /// use ndarray::array;
@@ -58,7 +61,7 @@ impl GpuContext {
     ///
     /// let Ok(ctx) = GpuContext::new() else { return Ok(()) }; // no GPU here
     /// let f = array![[1.0f64, 2.0], [3.0, 4.0]];
-    /// let on_gpu = ctx.upload(&f.t())?; // transposed: copied to C order first
+    /// let on_gpu = ctx.upload(&f.t())?; // transposed: stored in C order
     /// assert_eq!(on_gpu.to_host(&ctx)?, f.t().into_dyn());
     /// # Ok::<(), ndgrad::Error>(())
     /// ```
@@ -66,7 +69,8 @@ impl GpuContext {
     /// # Errors
     ///
     /// [`Error::ExceedsGpuLimits`] when the array is larger than one buffer;
-    /// [`Error::Gpu`] and [`Error::DeviceLost`] when the device fails.
+    /// [`Error::Gpu`] and [`Error::DeviceLost`] when the device fails;
+    /// [`Error::BufferMap`] when the new buffer cannot be written.
     pub fn upload<I, S, D>(&self, f: &ArrayBase<S, D>) -> Result<GpuArray<I>>
     where
         I: Input,
@@ -74,29 +78,32 @@ impl GpuContext {
         D: Dimension,
     {
         self.check_health()?;
-        let contents = with_c_order(f, |data| {
-            let padded = InputKind::of::<I>().buffer_bytes(data.len() as u64);
-            if padded > self.limits.max_buffer_size {
-                return Err(Error::ExceedsGpuLimits {
-                    what: format!("a device-resident array of shape {:?}", f.shape()),
-                    needed: padded,
-                    limit: self.limits.max_buffer_size,
-                });
-            }
-            let mut contents = bytemuck::cast_slice::<I, u8>(data).to_vec();
-            contents.resize(padded as usize, 0);
-            Ok(contents)
-        })?;
+        let data = HostInput::of(f);
+        let padded = InputKind::of::<I>().buffer_bytes(data.len() as u64);
+        if padded > self.limits.max_buffer_size {
+            return Err(Error::ExceedsGpuLimits {
+                what: format!("a device-resident array of shape {:?}", f.shape()),
+                needed: padded,
+                limit: self.limits.max_buffer_size,
+            });
+        }
         let buffer = self.scoped("uploading an array", || {
-            Ok(self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("ndgrad resident array"),
-                    contents: &contents,
-                    usage: wgpu::BufferUsages::STORAGE
-                        | wgpu::BufferUsages::COPY_SRC
-                        | wgpu::BufferUsages::COPY_DST,
-                }))
+            let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("ndgrad resident array"),
+                size: padded,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: true,
+            });
+            let written = buffer.get_mapped_range_mut(..).map(|mut view| {
+                data.write_padded(view.slice(..));
+            });
+            buffer.unmap();
+            written.map_err(|e| Error::BufferMap {
+                message: e.to_string(),
+            })?;
+            Ok(buffer)
         })?;
         Ok(GpuArray::new_unchecked(f.shape().to_vec(), buffer))
     }

@@ -3,8 +3,10 @@
 //! and readback through MAP_READ staging buffers.
 
 use super::context::GpuContext;
+use super::source::HostInput;
 use super::types::Stored;
 use super::workspace::SlabBuffers;
+use crate::element::Input;
 use crate::error::{Error, Result};
 
 /// The bit pattern written over f32 output buffers when
@@ -96,17 +98,18 @@ pub(crate) fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: &[u8]) {
 }
 
 /// Uploads `data` into `slot`'s buffer (grown if needed) in its compact
-/// form, the last word zero-padded: the bytes go straight from `data` into
-/// wgpu's staging memory, so a slab starting at any element (an odd one of a
-/// u8 array, say) lands at the start of the buffer with no host copy of its
-/// own. Takes effect before the next submission.
-pub(crate) fn upload_input<I: bytemuck::Pod>(
+/// form, in C order, the last word zero-padded: the bytes go straight from
+/// `data` into wgpu's staging memory (a strided input copied into C order on
+/// the way, [`HostInput::write_padded`]), so a slab starting at any element
+/// (an odd one of a u8 array, say) or of any layout lands at the start of the
+/// buffer with no host copy of its own. Takes effect before the next
+/// submission.
+pub(crate) fn upload_input<I: Input>(
     ctx: &GpuContext,
     slot: &mut Option<wgpu::Buffer>,
-    data: &[I],
+    data: &HostInput<'_, I>,
 ) -> wgpu::Buffer {
-    let bytes: &[u8] = bytemuck::cast_slice(data);
-    let padded = (bytes.len() as u64).next_multiple_of(4).max(4);
+    let padded = data.byte_len().next_multiple_of(4).max(4);
     let buffer = ensure(
         ctx,
         slot,
@@ -115,19 +118,12 @@ pub(crate) fn upload_input<I: bytemuck::Pod>(
         // COPY_SRC: `time_kernels` copies it with `copy_buffer_to_buffer`.
         wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
     );
-    write_padded(ctx, buffer, bytes, padded);
-    buffer.clone()
-}
-
-/// Writes `bytes` at the start of `buffer`, followed by zeros up to `padded`
-/// bytes (a multiple of 4).
-pub(crate) fn write_padded(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: &[u8], padded: u64) {
     let size = wgpu::BufferSize::new(padded).expect("at least one word");
     // `None`: wgpu reported the error to the error scope the caller is in.
     if let Some(mut view) = ctx.queue.write_buffer_with(buffer, 0, size) {
-        view.slice(..bytes.len()).copy_from_slice(bytes);
-        view.slice(bytes.len()..).fill(0);
+        data.write_padded(view.slice(..));
     }
+    buffer.clone()
 }
 
 /// Fills the first `bytes` bytes of `buffer` with the poison of `stored`.

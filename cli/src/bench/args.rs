@@ -40,6 +40,9 @@ pub struct BenchArgs {
     /// the default's rows (numpy has no equivalent for `periodic`).
     #[arg(long, value_enum)]
     pub boundary: Option<BoundaryForm>,
+    /// Memory layout of the input array (default: C order).
+    #[arg(long, value_enum, default_value = "c")]
+    pub layout: Layout,
     /// Timed runs per measurement (after one warm-up); the median is reported.
     #[arg(long)]
     pub repeat: Option<usize>,
@@ -68,6 +71,18 @@ pub enum BoundaryForm {
     OneSided,
     /// Every axis wraps around.
     Periodic,
+}
+
+/// Memory layout of a bench case's input: the same values, stored in
+/// another order, so that strided inputs can be timed end to end.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// C order (row-major, the last axis contiguous).
+    C,
+    /// Fortran order (column-major, the first axis contiguous), as numpy's
+    /// `np.asfortranarray`.
+    Fortran,
 }
 
 /// Spacing form of a bench case.

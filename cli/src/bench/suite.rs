@@ -1,11 +1,11 @@
 //! Which cases `ndgrad bench` times, and the arrays and options of each.
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndgrad::{AxisSpacing, EdgeOrder, Element, GradientOptions, Spacing};
 use ndgrad_rng::Rng;
 use serde::Serialize;
 
-use super::args::{BenchArgs, Dtype, SpacingForm};
+use super::args::{BenchArgs, Dtype, Layout, SpacingForm};
 
 /// One case of the suite.
 #[derive(Debug, Clone, Serialize)]
@@ -15,6 +15,7 @@ pub(super) struct Case {
     pub(super) spacing: SpacingForm,
     pub(super) edge_order: u8,
     pub(super) axes: Option<Vec<isize>>,
+    pub(super) layout: Layout,
 }
 
 impl Case {
@@ -37,6 +38,9 @@ impl Case {
         if let Some(axes) = &self.axes {
             let axes: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
             label.push_str(&format!(" ax{}", axes.join(",")));
+        }
+        if self.layout == Layout::Fortran {
+            label.push_str(" fortran");
         }
         label
     }
@@ -70,6 +74,7 @@ pub(super) fn suite(args: &BenchArgs) -> Vec<Case> {
                         spacing,
                         edge_order,
                         axes: args.axis.clone(),
+                        layout: args.layout,
                     });
                 }
             }
@@ -89,11 +94,17 @@ pub(super) struct Inputs<T> {
 
 /// The case's input, uniform in [−1, 1), and its options; coordinates
 /// (for [`SpacingForm::Coords`]) step by 0.5 to 1.5. Both are drawn from one
-/// stream seeded by the case's size, so every run times the same arrays.
+/// stream seeded by the case's size, so every run times the same arrays; a
+/// Fortran-order input holds the same values as the C-order one.
 pub(super) fn inputs<T: Element>(case: &Case) -> Result<Inputs<T>, String> {
     let mut rng = Rng::new(0x5EED ^ case.len() as u64);
-    let f =
+    let mut f =
         ArrayD::from_shape_simple_fn(IxDyn(&case.shape), || T::from_f64(2.0 * rng.unit() - 1.0));
+    if case.layout == Layout::Fortran {
+        let mut fortran = ArrayD::from_elem(IxDyn(&case.shape).f(), T::from_f64(0.0));
+        fortran.assign(&f);
+        f = fortran;
+    }
     let ndim = case.shape.len() as isize;
     let axes: Vec<usize> = match &case.axes {
         None => (0..case.shape.len()).collect(),
