@@ -3,8 +3,13 @@
 
 use std::fmt::Debug;
 
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{Array, ArrayBase, Data, Dimension};
 use std::ops::{Add, Div, Mul, Sub};
+
+use crate::error::Result;
+use crate::options::GradientOptions;
+use crate::plan::Request;
+use crate::Gradients;
 
 pub use half::f16;
 
@@ -21,6 +26,8 @@ mod sealed {
     impl Sealed for super::f16 {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl Sealed for num_complex::Complex<f32> {}
+    impl Sealed for num_complex::Complex<f64> {}
 }
 
 /// How the CPU backend computes an output type. A `pub` trait in a
@@ -135,10 +142,9 @@ pub trait Element:
 /// let g = ndgrad::gradient(&counts, &opts).unwrap();
 /// assert_eq!(g[0], ndarray::array![3.0, 4.0, 5.0]);
 /// ```
-pub trait Input: sealed::Sealed + bytemuck::Pod + Copy + Send + Sync + Debug + 'static {
-    /// numpy's name for the type, e.g. `"uint16"` or `"float32"`.
-    const NUMPY_NAME: &'static str;
-
+pub trait Input:
+    Scalar<Gradient = <Self as Input>::NumpyOutput, Magnitude = <Self as Input>::NumpyOutput> + Copy
+{
     /// The type `numpy.gradient` returns for this input.
     type NumpyOutput: Element;
 
@@ -152,10 +158,105 @@ pub trait Input: sealed::Sealed + bytemuck::Pod + Copy + Send + Sync + Debug + '
     fn to_f32(self) -> f32;
 }
 
+/// Any element [`crate::gradient`] and [`crate::gradient_magnitude`] accept:
+/// every [`Input`] (the real numpy types but `bool`) and the complex types
+/// `Complex<f32>` and `Complex<f64>` (numpy's `complex64` and `complex128`,
+/// as rust-numpy maps them).
+///
+/// The gradient has numpy's output type ([`Scalar::Gradient`]): an
+/// integer's is `f64`, a float's and a complex number's is its own. The
+/// magnitude `sqrt(Σₖ |∂f/∂xₖ|²)` is real ([`Scalar::Magnitude`]): a complex
+/// input's is its real part's type.
+///
+/// ```
+/// use ndarray::array;
+/// use ndgrad::{gradient, gradient_magnitude, Complex, GradientOptions};
+///
+/// // numpy.gradient(np.array([0, 1+2j, 4+4j]))
+/// let z = array![Complex::new(0.0, 0.0), Complex::new(1.0, 2.0), Complex::new(4.0, 4.0)];
+/// let g = gradient(&z, &GradientOptions::new())?;
+/// assert_eq!(g[0], array![Complex::new(1.0, 2.0), Complex::new(2.0, 2.0), Complex::new(3.0, 2.0)]);
+/// // |∂z/∂x| is real: |1 + 2i| = √5.
+/// let m = gradient_magnitude(&z, &GradientOptions::new())?;
+/// assert_eq!(m[0], 5f64.sqrt());
+/// # Ok::<(), ndgrad::Error>(())
+/// ```
+pub trait Scalar: sealed::Sealed + bytemuck::Pod + Send + Sync + Debug + 'static {
+    /// numpy's name for the type, e.g. `"uint16"`, `"float32"` or `"complex64"`.
+    const NUMPY_NAME: &'static str;
+
+    /// The type `numpy.gradient` returns for this input: [`Input::NumpyOutput`]
+    /// for a real type, the type itself for a complex one.
+    type Gradient: bytemuck::Pod + Send + Sync + Debug + 'static;
+
+    /// The type of the magnitude: the gradient's type for a real input, the
+    /// real part's type for a complex one.
+    type Magnitude: Element;
+
+    /// Not part of the API: how [`crate::gradient_with_backend`] runs for
+    /// this type (the real machinery, or its complex adapter).
+    #[doc(hidden)]
+    fn gradients<S, D>(
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+    ) -> Result<Gradients<Self::Gradient, D>>
+    where
+        S: Data<Elem = Self>,
+        D: Dimension;
+
+    /// Not part of the API: how [`crate::gradient_magnitude`] runs for this type.
+    #[doc(hidden)]
+    fn magnitude<S, D>(
+        f: &ArrayBase<S, D>,
+        opts: &GradientOptions,
+    ) -> Result<Array<Self::Magnitude, D>>
+    where
+        S: Data<Elem = Self>,
+        D: Dimension;
+}
+
+/// [`Scalar`] for a real type: numpy's output type, through the real
+/// machinery of every backend.
+macro_rules! real_scalar {
+    ($t:ty => $name:literal) => {
+        impl Scalar for $t {
+            const NUMPY_NAME: &'static str = $name;
+            type Gradient = <$t as Input>::NumpyOutput;
+            type Magnitude = <$t as Input>::NumpyOutput;
+
+            fn gradients<S, D>(
+                f: &ArrayBase<S, D>,
+                opts: &GradientOptions,
+            ) -> Result<Gradients<Self::Gradient, D>>
+            where
+                S: Data<Elem = Self>,
+                D: Dimension,
+            {
+                crate::compute(f, opts, Request::Components)
+            }
+
+            fn magnitude<S, D>(
+                f: &ArrayBase<S, D>,
+                opts: &GradientOptions,
+            ) -> Result<Array<Self::Magnitude, D>>
+            where
+                S: Data<Elem = Self>,
+                D: Dimension,
+            {
+                let mut g = crate::compute(f, opts, Request::Magnitude)?;
+                Ok(g.arrays
+                    .pop()
+                    .expect("a magnitude request returns one array"))
+            }
+        }
+    };
+}
+
 macro_rules! integer_input {
     ($($t:ty => $name:literal),*) => {$(
+        real_scalar!($t => $name);
+
         impl Input for $t {
-            const NUMPY_NAME: &'static str = $name;
             type NumpyOutput = f64;
 
             fn to_f64(self) -> f64 {
@@ -182,8 +283,9 @@ integer_input!(
     u64 => "uint64"
 );
 
+real_scalar!(f16 => "float16");
+
 impl Input for f16 {
-    const NUMPY_NAME: &'static str = "float16";
     type NumpyOutput = f16;
 
     fn to_f64(self) -> f64 {
@@ -207,8 +309,9 @@ impl Element for f16 {
     }
 }
 
+real_scalar!(f32 => "float32");
+
 impl Input for f32 {
-    const NUMPY_NAME: &'static str = "float32";
     type NumpyOutput = f32;
 
     fn to_f64(self) -> f64 {
@@ -230,8 +333,9 @@ impl Element for f32 {
     }
 }
 
+real_scalar!(f64 => "float64");
+
 impl Input for f64 {
-    const NUMPY_NAME: &'static str = "float64";
     type NumpyOutput = f64;
 
     fn to_f64(self) -> f64 {

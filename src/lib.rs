@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod complex;
 pub mod cpu;
 mod dispatch;
 pub mod element;
@@ -16,9 +17,10 @@ pub mod stencil;
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
 pub use dispatch::resolve_backend;
-pub use element::{f16, Element, Input};
+pub use element::{f16, Element, Input, Scalar};
 pub use error::{Error, Result};
 pub use into::{gradient_into, gradient_magnitude_into};
+pub use num_complex::Complex;
 pub use options::{
     Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, EdgeOrder, GradientOptions, Spacing,
 };
@@ -45,9 +47,12 @@ pub struct Gradients<T, D: Dimension> {
 /// may be any array or view, of any dimension and any memory layout (C or
 /// Fortran order, stepped slices, negative strides); it is never modified.
 ///
-/// The output type is numpy's: the input's for `f16`, `f32` and `f64`, `f64`
-/// for the integer types `u8`, `u16`, `i16`, `i32` ([`Input::NumpyOutput`]);
-/// [`gradient_as`] chooses another.
+/// The output type is numpy's ([`Scalar::Gradient`]): the input's for
+/// `f16`, `f32`, `f64`, `Complex<f32>` and `Complex<f64>`, `f64` for every
+/// integer type; [`gradient_as`] chooses another for a real input. A
+/// complex input is differentiated with real weights, its real and
+/// imaginary parts alike ([`complex`] says how this compares with numpy's
+/// complex arithmetic).
 ///
 /// Returns one array per requested axis, in the order the axes were requested
 /// (numpy returns a bare array for a single axis; here it is a list of one).
@@ -76,13 +81,13 @@ pub struct Gradients<T, D: Dimension> {
 pub fn gradient<I, S, D>(
     f: &ArrayBase<S, D>,
     opts: &GradientOptions,
-) -> Result<Vec<Array<I::NumpyOutput, D>>>
+) -> Result<Vec<Array<I::Gradient, D>>>
 where
-    I: Input,
+    I: Scalar,
     S: Data<Elem = I>,
     D: Dimension,
 {
-    gradient_as(f, opts)
+    I::gradients(f, opts).map(|g| g.arrays)
 }
 
 /// [`gradient`] computed in and returned as `O`, whatever the input type:
@@ -133,13 +138,13 @@ where
 pub fn gradient_with_backend<I, S, D>(
     f: &ArrayBase<S, D>,
     opts: &GradientOptions,
-) -> Result<Gradients<I::NumpyOutput, D>>
+) -> Result<Gradients<I::Gradient, D>>
 where
-    I: Input,
+    I: Scalar,
     S: Data<Elem = I>,
     D: Dimension,
 {
-    compute(f, opts, Request::Components)
+    I::gradients(f, opts)
 }
 
 /// [`gradient_as`], also telling which backend ran: [`gradient_with_backend`]
@@ -194,13 +199,13 @@ where
 pub fn gradient_magnitude<I, S, D>(
     f: &ArrayBase<S, D>,
     opts: &GradientOptions,
-) -> Result<Array<I::NumpyOutput, D>>
+) -> Result<Array<I::Magnitude, D>>
 where
-    I: Input,
+    I: Scalar,
     S: Data<Elem = I>,
     D: Dimension,
 {
-    gradient_magnitude_as(f, opts)
+    I::magnitude(f, opts)
 }
 
 /// [`gradient_magnitude`] computed in and returned as `O`.
@@ -224,7 +229,8 @@ where
         .expect("a magnitude request returns one array"))
 }
 
-fn compute<O, I, S, D>(
+/// Validates, picks the backend and runs `request` for a real input.
+pub(crate) fn compute<O, I, S, D>(
     f: &ArrayBase<S, D>,
     opts: &GradientOptions,
     request: Request,

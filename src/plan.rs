@@ -123,6 +123,35 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The same gradient over an array with one more, innermost axis of
+    /// `parts` points that is not differentiated: the plan of a complex
+    /// array's real view (`parts = 2`: real and imaginary part side by
+    /// side), where every requested axis keeps its stencil and its stride
+    /// doubles.
+    ///
+    /// ```
+    /// use ndgrad::plan::Plan;
+    /// use ndgrad::GradientOptions;
+    ///
+    /// let plan = Plan::new(&[4, 5], &GradientOptions::new()).unwrap().with_parts(2);
+    /// assert_eq!(plan.shape, [4, 5, 2]);
+    /// let a = &plan.axes[1];
+    /// assert_eq!((a.axis, a.outer, a.n, a.inner), (1, 4, 5, 2));
+    /// ```
+    pub fn with_parts(&self, parts: usize) -> Plan {
+        let mut shape = self.shape.clone();
+        shape.push(parts);
+        let axes = self
+            .axes
+            .iter()
+            .map(|a| AxisPlan {
+                inner: a.inner * parts,
+                ..a.clone()
+            })
+            .collect();
+        Plan { shape, axes }
+    }
 }
 
 fn normalize_axes(axes: &Axes, ndim: usize) -> Result<Vec<usize>> {

@@ -38,7 +38,7 @@ use common::{backends_under_test, random_request, sample, tap_magnitudes, Rng, S
 use ndarray::{ArrayD, ArrayViewD};
 use ndgrad::{
     f16, gradient, gradient_as, gradient_magnitude, gradient_magnitude_as, gradient_with_backend,
-    reference, Backend, Element, GradientOptions, Input, Plan,
+    reference, Backend, Element, GradientOptions, Input, Plan, Scalar as _,
 };
 use proptest::prelude::*;
 
