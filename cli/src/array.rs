@@ -4,11 +4,11 @@
 //! `ndgrad gradient` match on the same variants.
 
 use ndarray::ArrayD;
-use ndgrad::{f16, Input};
+use ndgrad::{f16, Complex, Input};
 
 /// The elements of an array file, in their own type: ndgrad takes every
-/// numpy float and integer type as input and converts each sample as it
-/// reads it.
+/// numpy float, complex and integer type as input and converts each sample
+/// as it reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyArray {
     /// A `float16` file.
@@ -33,10 +33,22 @@ pub enum AnyArray {
     I64(ArrayD<i64>),
     /// A `uint64` file.
     U64(ArrayD<u64>),
+    /// A `complex64` file.
+    C64(ArrayD<Complex<f32>>),
+    /// A `complex128` file.
+    C128(ArrayD<Complex<f64>>),
 }
 
-/// Applies an expression to the array of whichever [`AnyArray`] variant.
+/// Applies an expression to the array of whichever real [`AnyArray`]
+/// variant, and `$complex` to a complex one.
 macro_rules! each {
+    ($array:expr, $a:ident => $body:expr, complex $c:ident => $complex:expr) => {
+        match $array {
+            AnyArray::C64($c) => $complex,
+            AnyArray::C128($c) => $complex,
+            other => each!(other, $a => $body),
+        }
+    };
     ($array:expr, $a:ident => $body:expr) => {
         match $array {
             AnyArray::F16($a) => $body,
@@ -50,6 +62,7 @@ macro_rules! each {
             AnyArray::I32($a) => $body,
             AnyArray::I64($a) => $body,
             AnyArray::U64($a) => $body,
+            AnyArray::C64(_) | AnyArray::C128(_) => unreachable!("complex arrays are matched first"),
         }
     };
 }
@@ -57,13 +70,23 @@ macro_rules! each {
 impl AnyArray {
     /// The array's shape.
     pub fn shape(&self) -> &[usize] {
-        each!(self, a => a.shape())
+        each!(self, a => a.shape(), complex c => c.shape())
+    }
+
+    /// numpy's name for the element type.
+    pub fn dtype_name(&self) -> &'static str {
+        use ndgrad::Scalar;
+        fn name<T: Scalar>(_: &ArrayD<T>) -> &'static str {
+            T::NUMPY_NAME
+        }
+        each!(self, a => name(a), complex c => name(c))
     }
 
     /// The array as `f64`, as numpy's `astype(float64)`: exact but for
-    /// 64-bit integers beyond 2⁵³, rounded to nearest, ties to even.
-    pub fn into_f64(self) -> ArrayD<f64> {
-        each!(self, a => a.mapv(Input::to_f64))
+    /// 64-bit integers beyond 2⁵³, rounded to nearest, ties to even. `None`
+    /// for a complex array, which has no real value to give.
+    pub fn into_f64(self) -> Option<ArrayD<f64>> {
+        each!(self, a => Some(a.mapv(Input::to_f64)), complex _c => None)
     }
 }
 

@@ -3,15 +3,16 @@
 use std::path::PathBuf;
 
 use ndarray::ArrayD;
+use ndarray_npy::WritableElement;
 use ndgrad::{
-    Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, EdgeOrder, GradientOptions, Input,
-    Plan, Spacing,
+    Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, Complex, EdgeOrder,
+    GradientOptions, Input, Plan, Scalar, Spacing,
 };
 
 use crate::array::{shape_text, AnyArray};
 use crate::failure::Failure;
 use crate::npy;
-use crate::npz::{self, NpzElement};
+use crate::npz::{self, NpzArray, NpzElement};
 
 /// The arguments of `ndgrad gradient`.
 #[derive(Debug, clap::Args)]
@@ -21,11 +22,12 @@ use crate::npz::{self, NpzElement};
 axis=axes, edge_order=edge_order) does, and write one array per requested axis into a .npz \
 file, named axis0, axis1, ... after the (non-negative) axis index; with --magnitude also \
 the gradient magnitude sqrt(sum of the squared derivatives), named magnitude.\n\n\
-The input may be float16, float32, float64 or any integer dtype, in C or Fortran order, of \
-any number of dimensions. uint8, uint16, int16 and int32 are read in their own type and \
-converted as the library computes; other integers are converted to float64 on reading. \
-The outputs have numpy's dtype (the input's for floats, float64 for integers) unless \
---dtype chooses float32 or float64.\n\n\
+The input may be float16, float32, float64, complex64, complex128 or any integer dtype, in \
+C or Fortran order, of any number of dimensions; every type is read in its own type and \
+converted as the library computes. The outputs have numpy's dtype (the input's for floats \
+and complex numbers, float64 for integers) unless --dtype chooses float32 or float64 for a \
+real input. The magnitude of a complex input is real (float32 for complex64, float64 for \
+complex128). Spacing coordinates must be real.\n\n\
 On success nothing is printed on stdout and one summary line on stderr (none with --quiet). \
 On failure one line starting with 'ndgrad: ' is printed on stderr, no output file is left \
 behind, and the exit code is 2 for invalid arguments, 1 for anything else.",
@@ -300,6 +302,8 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         AnyArray::I32(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::I64(f) => differentiate_as(&f, &opts, args)?,
         AnyArray::U64(f) => differentiate_as(&f, &opts, args)?,
+        AnyArray::C64(f) => differentiate_complex(&f, &opts, args)?,
+        AnyArray::C128(f) => differentiate_complex(&f, &opts, args)?,
     };
     if !args.quiet {
         let names = if names.is_empty() {
@@ -371,22 +375,72 @@ fn differentiate_and_write<O: NpzElement, I: Input>(
     // The plan resolves negative axes; building it also validates every option.
     let plan = Plan::new(f.shape(), opts)?;
     let gradients = ndgrad::gradient_with_backend_as::<O, _, _, _>(f, opts)?;
-    let mut named: Vec<(String, ArrayD<O::Stored>)> = plan
+    let components: Vec<ArrayD<O::Stored>> = gradients.arrays.into_iter().map(O::stored).collect();
+    let magnitude = if args.magnitude {
+        // On the backend the components ran on, so the summary names one.
+        let opts = opts.clone().backend(gradients.backend);
+        Some(O::stored(ndgrad::gradient_magnitude_as::<O, _, _, _>(
+            f, &opts,
+        )?))
+    } else {
+        None
+    };
+    let names = write(args, &plan, &components, magnitude.as_ref())?;
+    Ok((names, gradients.backend, O::NUMPY_NAME))
+}
+
+/// Differentiates complex `f` (numpy's output type is its own; the
+/// magnitude is real) and writes the result as [`differentiate_and_write`].
+fn differentiate_complex<T>(
+    f: &ArrayD<Complex<T>>,
+    opts: &GradientOptions,
+    args: &GradientArgs,
+) -> Result<Written, Failure>
+where
+    T: ndgrad::complex::Part + WritableElement,
+    Complex<T>: Scalar<Gradient = Complex<T>, Magnitude = T> + WritableElement,
+{
+    if let Some(dtype) = args.dtype {
+        let dtype = match dtype {
+            OutputDtype::F32 => "f32",
+            OutputDtype::F64 => "f64",
+        };
+        return Err(Failure::new(format!(
+            "--dtype {dtype} would drop the imaginary part of the {} input; its gradient is {}",
+            Complex::<T>::NUMPY_NAME,
+            Complex::<T>::NUMPY_NAME
+        )));
+    }
+    let plan = Plan::new(f.shape(), opts)?;
+    let gradients = ndgrad::gradient_with_backend(f, opts)?;
+    let magnitude = if args.magnitude {
+        let opts = opts.clone().backend(gradients.backend);
+        Some(ndgrad::gradient_magnitude(f, &opts)?)
+    } else {
+        None
+    };
+    let names = write(args, &plan, &gradients.arrays, magnitude.as_ref())?;
+    Ok((names, gradients.backend, Complex::<T>::NUMPY_NAME))
+}
+
+/// Writes one array per requested axis to `args.output`, named `axis{k}`
+/// with `k` non-negative, and the magnitude, if any, named `magnitude`.
+/// Returns the names written.
+fn write<C: NpzArray, M: NpzArray>(
+    args: &GradientArgs,
+    plan: &Plan,
+    components: &[C],
+    magnitude: Option<&M>,
+) -> Result<Vec<String>, Failure> {
+    let mut named: Vec<(String, &dyn NpzArray)> = plan
         .axes
         .iter()
         .map(|axis| format!("axis{}", axis.axis))
-        .zip(gradients.arrays.into_iter().map(O::stored))
+        .zip(components.iter().map(|c| c as &dyn NpzArray))
         .collect();
-    if args.magnitude {
-        // On the backend the components ran on, so the summary names one.
-        let opts = opts.clone().backend(gradients.backend);
-        let magnitude = ndgrad::gradient_magnitude_as::<O, _, _, _>(f, &opts)?;
-        named.push(("magnitude".to_string(), O::stored(magnitude)));
+    if let Some(m) = magnitude {
+        named.push(("magnitude".to_string(), m));
     }
     npz::write_atomically(&args.output, &named)?;
-    Ok((
-        named.into_iter().map(|(name, _)| name).collect(),
-        gradients.backend,
-        O::NUMPY_NAME,
-    ))
+    Ok(named.into_iter().map(|(name, _)| name).collect())
 }

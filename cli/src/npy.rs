@@ -5,8 +5,8 @@
 //! in C or Fortran order, but it reads a type named in advance and has no
 //! `float16`. This thin layer exists for what the CLI needs beyond that:
 //!
-//! * the element type comes from the file's `descr`, and every numpy float
-//!   and integer type is read in its own type (`float16` as its bits);
+//! * the element type comes from the file's `descr`, and every numpy float,
+//!   complex and integer type is read in its own type (`float16` as its bits);
 //!   `bool` is refused with numpy's own reason;
 //! * the size the header promises is checked against the file's length before
 //!   anything is allocated, so a corrupt shape is an error, not an abort;
@@ -24,7 +24,7 @@ pub use crate::array::shape_text;
 use crate::array::AnyArray;
 use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
 use ndarray_npy::{ReadDataError, ReadableElement};
-use ndgrad::f16;
+use ndgrad::{f16, Complex};
 use py_literal::Value;
 
 /// Why a `.npy` file could not be read. Every message is one line.
@@ -48,7 +48,7 @@ pub enum NpyError {
     Header(String),
     /// A dtype ndgrad does not read: numpy's name, and the header's `descr`.
     #[error(
-        "unsupported dtype {0} ('{1}'): ndgrad reads float16, float32, float64 and integer arrays"
+        "unsupported dtype {0} ('{1}'): ndgrad reads float16, float32, float64, complex64, complex128 and integer arrays"
     )]
     Dtype(String, String),
     /// A `bool` file: the header's `descr`. numpy.gradient refuses boolean
@@ -57,6 +57,12 @@ pub enum NpyError {
         "unsupported dtype bool ('{0}'): numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` operator, or the logical_xor function instead"
     )]
     Bool(String),
+    /// Complex coordinates (their dtype): numpy silently drops the imaginary
+    /// part of a complex spacing (numpy#18898); ndgrad refuses it.
+    #[error(
+        "{0} coordinates: a spacing must be real (numpy would silently drop the imaginary part, numpy#18898)"
+    )]
+    ComplexCoordinates(&'static str),
     /// The shape's byte size does not fit in memory addresses: shape, dtype.
     #[error("the shape {0} of {1} is too large to address")]
     TooLarge(String, &'static str),
@@ -76,7 +82,7 @@ type Decode = fn(Decoder<'_>) -> Result<AnyArray, NpyError>;
 /// numpy's type codes that ndgrad reads: code, bytes per element, name, decoder.
 /// Every type is read in its own type (the library converts each sample as
 /// it reads it); `float16` is read as `uint16` bits.
-const SCALARS: [(&str, usize, &str, Decode); 11] = [
+const SCALARS: [(&str, usize, &str, Decode); 13] = [
     ("f2", 2, "float16", |d| {
         d.map(f16::from_bits).map(AnyArray::F16)
     }),
@@ -90,6 +96,12 @@ const SCALARS: [(&str, usize, &str, Decode); 11] = [
     ("u2", 2, "uint16", |d| d.map(|v: u16| v).map(AnyArray::U16)),
     ("u4", 4, "uint32", |d| d.map(|v: u32| v).map(AnyArray::U32)),
     ("u8", 8, "uint64", |d| d.map(|v: u64| v).map(AnyArray::U64)),
+    ("c8", 8, "complex64", |d| {
+        d.map(|v: Complex<f32>| v).map(AnyArray::C64)
+    }),
+    ("c16", 16, "complex128", |d| {
+        d.map(|v: Complex<f64>| v).map(AnyArray::C128)
+    }),
 ];
 
 /// A dtype ndgrad reads: size, numpy name, the type string ndarray-npy
@@ -169,13 +181,16 @@ pub fn read(path: &Path) -> Result<AnyArray, NpyError> {
     NpyFile::open(path)?.read()
 }
 
-/// [`read`], then converts to `f64` whatever was stored (for coordinate arrays).
+/// [`read`], then converts to `f64` whatever real type was stored (for
+/// coordinate arrays).
 ///
 /// # Errors
 ///
-/// As [`read`].
+/// As [`read`], and [`NpyError::ComplexCoordinates`] for a complex file.
 pub fn read_f64(path: &Path) -> Result<ArrayD<f64>, NpyError> {
-    read(path).map(AnyArray::into_f64)
+    let array = read(path)?;
+    let dtype = array.dtype_name();
+    array.into_f64().ok_or(NpyError::ComplexCoordinates(dtype))
 }
 
 /// An open `.npy` file whose header has been read and whose size is checked.

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
-use ndarray_npy::{NpzWriter, WritableElement, WriteDataError};
+use ndarray_npy::{NpzWriter, WritableElement, WriteDataError, WriteNpzError};
 use ndgrad::f16;
 
 /// An output element type, and what it is stored as in a `.npz`.
@@ -63,6 +63,22 @@ impl WritableElement for NpyF16 {
     }
 }
 
+/// The writer of the archive being built.
+type Archive<'f> = NpzWriter<BufWriter<&'f std::fs::File>>;
+
+/// An array the `.npz` writer can store, whatever its element type: a
+/// complex gradient and its real magnitude go into one archive.
+pub trait NpzArray {
+    /// Adds the array to `npz` under `name`.
+    fn add_to(&self, name: &str, npz: &mut Archive<'_>) -> Result<(), WriteNpzError>;
+}
+
+impl<T: WritableElement> NpzArray for ArrayD<T> {
+    fn add_to(&self, name: &str, npz: &mut Archive<'_>) -> Result<(), WriteNpzError> {
+        npz.add_array(name, self)
+    }
+}
+
 /// Why the output could not be written. The message is one line and names the path.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write output {path:?}: {reason}")]
@@ -109,10 +125,7 @@ pub fn check_destination(path: &Path) -> Result<(), WriteError> {
 ///
 /// A [`WriteError`] when the temporary file cannot be created or written, or
 /// cannot be renamed to `path`; the temporary file is removed in every case.
-pub fn write_atomically<T: WritableElement>(
-    path: &Path,
-    arrays: &[(String, ArrayD<T>)],
-) -> Result<(), WriteError> {
+pub fn write_atomically(path: &Path, arrays: &[(String, &dyn NpzArray)]) -> Result<(), WriteError> {
     let fail = |reason: String| WriteError {
         path: path.to_path_buf(),
         reason,
@@ -128,7 +141,8 @@ pub fn write_atomically<T: WritableElement>(
         .map_err(|e| fail(format!("cannot create a temporary file beside it: {e}")))?;
     let mut npz = NpzWriter::new(BufWriter::new(temp.as_file()));
     for (name, array) in arrays {
-        npz.add_array(name.as_str(), array)
+        array
+            .add_to(name, &mut npz)
             .map_err(|e| fail(e.to_string()))?;
     }
     npz.finish()

@@ -99,3 +99,80 @@ fn bad_numerics_options_fail_cleanly() {
         assert_clean_failure(&out, &scratch, code, needle);
     }
 }
+
+/// complex64 and complex128 inputs: complex components and a real
+/// magnitude, equal to the library's, on every backend the CLI can name
+/// here; complex coordinates and `--dtype` are refused in one line.
+#[test]
+fn complex_inputs_give_complex_components_and_a_real_magnitude() {
+    use ndarray::{ArrayD, Zip};
+    use ndgrad::Complex;
+    let scratch = Scratch::new();
+    let mut rng = Rng::new(33);
+    let (re, im) = (rng.array(&[5, 6], -3.0, 3.0), rng.array(&[5, 6], -2.0, 4.0));
+    let z: ArrayD<Complex<f64>> = Zip::from(&re)
+        .and(&im)
+        .map_collect(|&a, &b| Complex::new(a, b));
+    let z32 = z.mapv(|c| Complex::new(c.re as f32, c.im as f32));
+    write_npy(scratch.input("z.npy"), &z).unwrap();
+    write_npy(scratch.input("z32.npy"), &z32).unwrap();
+    write_npy(
+        scratch.input("zx.npy"),
+        &z.slice(ndarray::s![0, ..]).to_owned(),
+    )
+    .unwrap();
+    let opts = GradientOptions::new()
+        .spacing(Spacing::Uniform(0.5))
+        .backend(ndgrad::Backend::Reference);
+    for backend in ["reference", "cpu"] {
+        let out = gradient_on(
+            backend,
+            &scratch.input("z.npy"),
+            &scratch.output("g.npz"),
+            &["--spacing=0.5", "--magnitude"],
+        );
+        assert_success(&out);
+        assert!(stderr(&out).contains("complex128"), "{}", stderr(&out));
+        let mut npz =
+            ndarray_npy::NpzReader::new(std::fs::File::open(scratch.output("g.npz")).unwrap())
+                .unwrap();
+        let want = ndgrad::gradient(&z, &opts).unwrap();
+        for (k, w) in want.iter().enumerate() {
+            let got: ArrayD<Complex<f64>> = npz.by_name(&format!("axis{k}")).unwrap();
+            assert_eq!(&got, w, "axis {k} on {backend}");
+        }
+        let m: ArrayD<f64> = npz.by_name("magnitude").unwrap();
+        assert_eq!(
+            m,
+            ndgrad::gradient_magnitude(&z, &opts).unwrap(),
+            "{backend}"
+        );
+
+        let out = gradient_on(
+            backend,
+            &scratch.input("z32.npy"),
+            &scratch.output("g.npz"),
+            &[],
+        );
+        assert_success(&out);
+        let mut npz =
+            ndarray_npy::NpzReader::new(std::fs::File::open(scratch.output("g.npz")).unwrap())
+                .unwrap();
+        let got: ArrayD<Complex<f32>> = npz.by_name("axis1").unwrap();
+        let want = ndgrad::gradient(
+            &z32,
+            &GradientOptions::new().backend(ndgrad::Backend::Reference),
+        )
+        .unwrap();
+        assert_eq!(got, want[1], "complex64 on {backend}");
+    }
+    std::fs::remove_file(scratch.output("g.npz")).unwrap();
+    let coords = format!("--spacing=1,@{}", scratch.input("zx.npy").display());
+    for (args, input, needle) in [
+        (vec![coords.as_str()], "z.npy", "a spacing must be real"),
+        (vec!["--dtype", "f32"], "z.npy", "imaginary part"),
+    ] {
+        let out = gradient(&scratch.input(input), &scratch.output("g.npz"), &args);
+        assert_clean_failure(&out, &scratch, 1, needle);
+    }
+}

@@ -79,18 +79,22 @@ fn reads_every_dtype_in_both_byte_orders() {
             let array = read_bytes(&npy_bytes(&dict(&format!("{order}{code}"), "(2,)"), &data));
             let array = array.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(
-                array.into_f64().into_raw_vec_and_offset().0,
+                array.into_f64().unwrap().into_raw_vec_and_offset().0,
                 [1.0, 2.0],
                 "{name}"
             );
             let scalar = read_bytes(&npy_bytes(&dict(&format!("{order}{code}"), "()"), &data));
-            assert_eq!(scalar.unwrap().into_f64().shape(), [0usize; 0], "{name}");
+            assert_eq!(
+                scalar.unwrap().into_f64().unwrap().shape(),
+                [0usize; 0],
+                "{name}"
+            );
         }
     }
 }
 
 #[test]
-fn reads_every_integer_type_in_its_own_type() {
+fn reads_every_integer_and_complex_type_in_its_own_type() {
     let kind = |descr: &str, size: usize| match read_bytes(&npy_bytes(
         &dict(descr, "(1,)"),
         &vec![0u8; size],
@@ -108,8 +112,12 @@ fn reads_every_integer_type_in_its_own_type() {
         AnyArray::I32(_) => "i32",
         AnyArray::I64(_) => "i64",
         AnyArray::U64(_) => "u64",
+        AnyArray::C64(_) => "c64",
+        AnyArray::C128(_) => "c128",
     };
     assert_eq!(kind("<f2", 2), "f16");
+    assert_eq!(kind("<c8", 8), "c64");
+    assert_eq!(kind(">c16", 16), "c128");
     assert_eq!(kind("<f8", 8), "f64");
     assert_eq!(kind("|i1", 1), "i8");
     assert_eq!(kind("|u1", 1), "u8");
@@ -133,7 +141,7 @@ fn reads_64_bit_integers_exactly() {
     let max = read_bytes(&npy_bytes(&dict("<u8", "(1,)"), &u64::MAX.to_le_bytes())).unwrap();
     assert_eq!(max, AnyArray::U64(ArrayD::from_elem(IxDyn(&[1]), u64::MAX)));
     // As coordinates, converted as numpy's astype(float64): 2^64.
-    assert_eq!(max.into_f64()[[0]], 18446744073709551616.0);
+    assert_eq!(max.into_f64().unwrap()[[0]], 18446744073709551616.0);
 }
 
 #[test]
