@@ -25,6 +25,20 @@
 // computes exactly one stencil shape and its loops unroll. Coordinates come
 // from `quotient` (common.wgsl), not from integer division.
 //
+// The forms beyond numpy's (ACCURACY = p of 4 or 6, or a periodic axis:
+// bit a of PERIODIC) take `wide_derivative`: point g reads the p + 1
+// samples from `start` (g − p/2, wrapped around a periodic axis, clamped
+// to 0..=n − p − 1 on a one-sided one) and weighs them with one row of the
+// axis's part of `coef`, from `coef_interior` (src/gpu/wide.rs packs the
+// rows from the stencil's taps):
+//   periodic, uniform, p = 2:    (f[g+1] − f[g−1]) / coef[0]  (wrapped; 2h)
+//   periodic, uniform, p = 4, 6: the one row 0                (Interior::Central)
+//   one-sided, uniform:          row g − start: head, central, tail rows
+//   coordinates:                 row g                        (Interior::Table, the ends' taps)
+// summed left to right from the lowest sample, as `Tap::apply` sums. Along
+// axis 0 a slab holds the p planes on either side of the planes it
+// computes (src/gpu/slab.rs); a periodic lane always lies in one slab.
+//
 // `FusedAxis` and `Fused` mirror `FusedAxis` and `FusedParams` in
 // src/gpu/params.rs field for field; change both together
 // (src/gpu/shader_tests.rs compares them through naga).
@@ -81,14 +95,62 @@ override MAGNITUDE: bool = false;
 override EDGE_ORDER: u32 = 1u;
 override AXES: u32 = 1u;
 override NON_UNIFORM: u32 = 0u;
+override ACCURACY: u32 = 2u;
+override PERIODIC: u32 = 0u;
 
 // Slab index k of the input.
 fn slab_sample(k: u32) -> Real {
     return sample(p.input_offset + k);
 }
 
+// The derivative along axis `a` of a form beyond numpy's at slab index `at`.
+fn wide_derivative(a: u32, at: u32) -> Real {
+    let ax = p.axis[a];
+    let q = quotient(at, ax.inner_m, ax.inner_s);
+    let local = q - quotient(q, ax.n_m, ax.n_s) * ax.n;
+    let g = local + ax.lane_origin;
+    // Slab index of the lane's local index 0.
+    let lane = at - local * ax.inner;
+    let half = ACCURACY / 2u;
+    let width = ACCURACY + 1u;
+    let non_uniform = ((NON_UNIFORM >> a) & 1u) == 1u;
+    let c = ax.coef_interior;
+    if ((PERIODIC >> a) & 1u) == 1u {
+        // The whole lane is in the slab: n is the axis's extent.
+        let n = ax.n;
+        if ACCURACY == 2u && !non_uniform {
+            let below = select(g - 1u, n - 1u, g == 0u);
+            let above = select(g + 1u, 0u, g == ax.last);
+            let hi = slab_sample(lane + above * ax.inner);
+            return (hi - slab_sample(lane + below * ax.inner)) / coef[c];
+        }
+        let row = c + select(0u, g * width, non_uniform);
+        var j = g + n - half;
+        j = select(j, j - n, j >= n);
+        var sum = coef[row] * slab_sample(lane + j * ax.inner);
+        for (var k = 1u; k < width; k++) {
+            j += 1u;
+            j = select(j, 0u, j == n);
+            sum += coef[row + k] * slab_sample(lane + j * ax.inner);
+        }
+        return sum;
+    }
+    let start = min(max(g, half) - half, ax.last + 1u - width);
+    let row = c + width * select(g - start, g, non_uniform);
+    var k_at = lane + (start - ax.lane_origin) * ax.inner;
+    var sum = coef[row] * slab_sample(k_at);
+    for (var k = 1u; k < width; k++) {
+        k_at += ax.inner;
+        sum += coef[row + k] * slab_sample(k_at);
+    }
+    return sum;
+}
+
 // The derivative along axis `a` at slab index `at`, whose sample is `centre`.
 fn derivative(a: u32, at: u32, centre: Real) -> Real {
+    if ACCURACY != 2u || ((PERIODIC >> a) & 1u) == 1u {
+        return wide_derivative(a, at);
+    }
     let ax = p.axis[a];
     let q = quotient(at, ax.inner_m, ax.inner_s);
     let g = q - quotient(q, ax.n_m, ax.n_s) * ax.n + ax.lane_origin;
