@@ -423,7 +423,7 @@ fn random_case(ctx: &GpuContext, seed: u64, small: bool) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
     fn gpu_equals_cpu_equals_reference_on_random_forms(seed in any::<u64>()) {

@@ -116,6 +116,11 @@ impl CoefTable {
             .sum()
     }
 
+    /// The coefficients of `part`, in `f64`.
+    pub(super) fn part(&self, part: Part) -> &[f64] {
+        &self.values[part.start..part.start + part.len]
+    }
+
     /// Number of coefficients (padding included).
     pub(super) fn len(&self) -> usize {
         self.values.len()

@@ -32,7 +32,7 @@ pub(super) struct JobLimits {
 pub(super) enum Params {
     /// A per-axis kernel's.
     Axis(DispatchParams),
-    /// The fused kernel's (boxed: 928 bytes).
+    /// The fused kernel's (boxed: 4 KiB).
     Fused(Box<FusedParams>),
 }
 
@@ -403,11 +403,14 @@ fn fused_job(
         slot.lane_origin = lane_origin as u32;
         slot.last = (ax.n - 1) as u32;
         if !ax.stencil.is_numpy() {
-            // `wide_derivative`: every coefficient from the table.
-            slot.coef_interior = c.interior.start as u32;
-            reads_table = true;
+            // `wide_derivative`: the rows of a uniform axis in the uniform
+            // block, those of an axis with coordinates read from the table.
             if c.non_uniform {
+                slot.coef_interior = c.interior.start as u32;
+                reads_table = true;
                 non_uniform_axes |= 1 << a;
+            } else {
+                params.set_rows(real, a, coefs.part(c.interior));
             }
             if ax.stencil.is_periodic() {
                 debug_assert!(
