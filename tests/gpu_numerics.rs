@@ -7,6 +7,8 @@
 //! - periodic axes (uniform, and coordinates with a period) equal the
 //!   reference, components and magnitude, 1-D to 3-D, mixed with one-sided
 //!   axes, also when the array streams through slabs;
+//! - integer and compact inputs (u8, i16, f16, i64) take the same taps,
+//!   into f32 and f16 results;
 //! - on random requests of every form (`random_request_with_forms`, as the
 //!   CPU's property tests draw them), GPU = CPU = reference within the GPU
 //!   tests' tolerance, with the default limits and with slabs forced by
@@ -264,6 +266,61 @@ fn periodic_axes_equal_the_reference() {
     if ctx.supports_f64() {
         periodic_cases::<f64>(ctx, &mut rng);
     }
+}
+
+/// Compact and integer inputs, converted in the shader, through the wide
+/// taps: results in f32 and f16, components and magnitude.
+fn typed_case<I: gpu_common::RandomInput>(ctx: &GpuContext, rng: &mut Rng) {
+    let shape = [9usize, 8, 7];
+    let data: Vec<I> = gpu_common::random_values(rng, shape.iter().product());
+    let f = ArrayD::from_shape_vec(IxDyn(&shape), data.clone()).unwrap();
+    for (accuracy, boundaries) in [
+        (
+            Accuracy::Sixth,
+            [Boundary::OneSided, Boundary::PERIODIC, Boundary::OneSided],
+        ),
+        (
+            Accuracy::Fourth,
+            [Boundary::PERIODIC, Boundary::OneSided, Boundary::PERIODIC],
+        ),
+    ] {
+        let opts = GradientOptions::new()
+            .spacing(Spacing::Uniform(0.5))
+            .accuracy(accuracy)
+            .per_axis_boundary(boundaries);
+        let context = format!("{} {opts:?}", std::any::type_name::<I>());
+        let got: Vec<Vec<f32>> = ctx
+            .gradient_as::<f32, _, _, _>(&f, &opts)
+            .unwrap()
+            .iter()
+            .map(|a| a.iter().copied().collect())
+            .collect();
+        gpu_common::assert_typed_matches_reference(&data, &shape, &opts, &got, &context);
+        let half: Vec<Vec<ndgrad::f16>> = ctx
+            .gradient_as::<ndgrad::f16, _, _, _>(&f, &opts)
+            .unwrap()
+            .iter()
+            .map(|a| a.iter().copied().collect())
+            .collect();
+        gpu_common::assert_typed_matches_reference(&data, &shape, &opts, &half, &context);
+        let m: Vec<f32> = ctx
+            .gradient_magnitude_as::<f32, _, _, _>(&f, &opts)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_magnitude_matches_reference(&data, &shape, &opts, &m, &context);
+    }
+}
+
+#[test]
+fn compact_and_integer_inputs_take_the_wide_taps() {
+    let Some(ctx) = context() else { return };
+    let mut rng = Rng::new(0xc0);
+    typed_case::<u8>(ctx, &mut rng);
+    typed_case::<i16>(ctx, &mut rng);
+    typed_case::<ndgrad::f16>(ctx, &mut rng);
+    typed_case::<i64>(ctx, &mut rng);
 }
 
 /// A context whose bindings hold 1 KiB: 256 f32 or 128 f64 elements per
