@@ -7,7 +7,10 @@
 //! periodic uniform axis of accuracy 2, numpy's central difference) from
 //! [`window_start`]: `i − p/2` wrapped around a periodic axis, clamped to
 //! `0..=n − width` on a one-sided one. Its coefficients are one row of the
-//! axis's part of the coefficient table, laid out by [`rows`]:
+//! axis's rows, laid out by [`rows`] in the axis's part of the coefficient
+//! table; the fused dispatch copies a uniform axis's rows (at most
+//! `MAX_TAP²`) into its uniform block, and an axis with coordinates is read
+//! from the table:
 //!
 //! | axis                               | rows | row of point `i`         |
 //! |------------------------------------|------|--------------------------|
