@@ -25,6 +25,23 @@
 // computes exactly one stencil shape and its loops unroll. Coordinates come
 // from `quotient` (common.wgsl), not from integer division.
 //
+// The forms beyond numpy's (ACCURACY = p of 4 or 6, or a periodic axis:
+// bit a of PERIODIC) take `wide_derivative`: point g reads the p + 1
+// samples from `start` (g − p/2, wrapped around a periodic axis, clamped
+// to 0..=n − p − 1 on a one-sided one) and weighs them with one row of the
+// axis's rows (src/gpu/wide.rs packs them from the stencil's taps): those
+// of a uniform axis from the uniform block (`row_weight`, picked by `select`
+// where they differ between points, so every thread reads the same
+// addresses), those of an axis with coordinates from `coef`, from
+// `coef_interior`:
+//   periodic, uniform, p = 2:    (f[g+1] − f[g−1]) / 2h, wrapped; 2h is row 0
+//   periodic, uniform, p = 4, 6: the one row 0                (Interior::Central)
+//   one-sided, uniform:          row g − start: head, central, tail rows
+//   coordinates:                 row g of `coef`              (Interior::Table, the ends' taps)
+// summed left to right from the lowest sample, as `Tap::apply` sums. Along
+// axis 0 a slab holds the p planes on either side of the planes it
+// computes (src/gpu/slab.rs); a periodic lane always lies in one slab.
+//
 // `FusedAxis` and `Fused` mirror `FusedAxis` and `FusedParams` in
 // src/gpu/params.rs field for field; change both together
 // (src/gpu/shader_tests.rs compares them through naga).
@@ -66,8 +83,10 @@ struct Fused {
     _pad2: vec4<u32>,
     // Per axis a: k[2a] = (first end's w0, w1, w2, interior 2h) and
     // k[2a + 1] = (last end's w0, w1, w2, 0). A first-order end has only d,
-    // in w0.
-    k: array<vec4<Real>, 16>,
+    // in w0. From k[16] on, read as one array of Real (`row_weight`): the
+    // coefficient rows of each uniform axis of a form beyond numpy's,
+    // WIDE_ROWS = 49 per axis.
+    k: array<vec4<Real>, 114>,
 }
 
 @group(0) @binding(0) var<uniform> p: Fused;
@@ -81,14 +100,105 @@ override MAGNITUDE: bool = false;
 override EDGE_ORDER: u32 = 1u;
 override AXES: u32 = 1u;
 override NON_UNIFORM: u32 = 0u;
+override ACCURACY: u32 = 2u;
+override PERIODIC: u32 = 0u;
 
 // Slab index k of the input.
 fn slab_sample(k: u32) -> Real {
     return sample(p.input_offset + k);
 }
 
+// Coefficient j of the rows of uniform axis `a` (`FusedParams::set_rows`).
+fn row_weight(a: u32, j: u32) -> Real {
+    let i = 64u + 49u * a + j;
+    return p.k[i >> 2u][i & 3u];
+}
+
+// Weight k of the row of point g (window offset o) of axis `a`: row g of
+// `coef` for an axis with coordinates; the one row of a uniform periodic
+// axis; row o of a uniform one-sided axis, picked by `select`.
+fn wide_weight(a: u32, g: u32, o: u32, k: u32) -> Real {
+    let width = ACCURACY + 1u;
+    if ((NON_UNIFORM >> a) & 1u) == 1u {
+        return coef[p.axis[a].coef_interior + g * width + k];
+    }
+    var w = row_weight(a, k);
+    if ((PERIODIC >> a) & 1u) == 1u {
+        return w;
+    }
+    w = select(w, row_weight(a, width + k), o == 1u);
+    w = select(w, row_weight(a, 2u * width + k), o == 2u);
+    if ACCURACY >= 4u {
+        w = select(w, row_weight(a, 3u * width + k), o == 3u);
+        w = select(w, row_weight(a, 4u * width + k), o == 4u);
+    }
+    if ACCURACY >= 6u {
+        w = select(w, row_weight(a, 5u * width + k), o == 5u);
+        w = select(w, row_weight(a, 6u * width + k), o == 6u);
+    }
+    return w;
+}
+
+// Sample k of the window from local index j0 of the lane at `lane`
+// (stride `inner`), wrapping at `wrap` (past any index on a one-sided axis).
+fn window_sample(lane: u32, inner: u32, j0: u32, k: u32, wrap: u32) -> Real {
+    var j = j0 + k;
+    j = select(j, j - wrap, j >= wrap);
+    return slab_sample(lane + j * inner);
+}
+
+// The derivative along axis `a` of a form beyond numpy's at slab index `at`.
+// Written out tap by tap (ACCURACY folds the unused ones away), so that no
+// loop is left for the shader compiler to unroll.
+fn wide_derivative(a: u32, at: u32) -> Real {
+    let ax = p.axis[a];
+    let q = quotient(at, ax.inner_m, ax.inner_s);
+    let local = q - quotient(q, ax.n_m, ax.n_s) * ax.n;
+    let g = local + ax.lane_origin;
+    // Slab index of the lane's local index 0.
+    let lane = at - local * ax.inner;
+    let half = ACCURACY / 2u;
+    var j0: u32;
+    var o = 0u;
+    var wrap = 0xffffffffu;
+    if ((PERIODIC >> a) & 1u) == 1u {
+        // The whole lane is in the slab: n is the axis's extent.
+        let n = ax.n;
+        if ACCURACY == 2u && ((NON_UNIFORM >> a) & 1u) == 0u {
+            let below = select(g - 1u, n - 1u, g == 0u);
+            let above = select(g + 1u, 0u, g == ax.last);
+            let hi = slab_sample(lane + above * ax.inner);
+            return (hi - slab_sample(lane + below * ax.inner)) / row_weight(a, 0u);
+        }
+        j0 = g + n - half;
+        j0 = select(j0, j0 - n, j0 >= n);
+        wrap = n;
+    } else {
+        let start = min(max(g, half) - half, ax.last + 1u - (ACCURACY + 1u));
+        // The point's offset in its window: p/2 inside.
+        o = g - start;
+        j0 = start - ax.lane_origin;
+    }
+    let s = ax.inner;
+    var sum = wide_weight(a, g, o, 0u) * window_sample(lane, s, j0, 0u, wrap);
+    sum += wide_weight(a, g, o, 1u) * window_sample(lane, s, j0, 1u, wrap);
+    sum += wide_weight(a, g, o, 2u) * window_sample(lane, s, j0, 2u, wrap);
+    if ACCURACY >= 4u {
+        sum += wide_weight(a, g, o, 3u) * window_sample(lane, s, j0, 3u, wrap);
+        sum += wide_weight(a, g, o, 4u) * window_sample(lane, s, j0, 4u, wrap);
+    }
+    if ACCURACY >= 6u {
+        sum += wide_weight(a, g, o, 5u) * window_sample(lane, s, j0, 5u, wrap);
+        sum += wide_weight(a, g, o, 6u) * window_sample(lane, s, j0, 6u, wrap);
+    }
+    return sum;
+}
+
 // The derivative along axis `a` at slab index `at`, whose sample is `centre`.
 fn derivative(a: u32, at: u32, centre: Real) -> Real {
+    if ACCURACY != 2u || ((PERIODIC >> a) & 1u) == 1u {
+        return wide_derivative(a, at);
+    }
     let ax = p.axis[a];
     let q = quotient(at, ax.inner_m, ax.inner_s);
     let g = q - quotient(q, ax.n_m, ax.n_s) * ax.n + ax.lane_origin;

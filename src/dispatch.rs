@@ -82,14 +82,14 @@ where
 }
 
 /// The backend that runs `plan` for `O` results: `requested`, resolved.
-pub(crate) fn choose_backend<O: Element>(requested: Backend, plan: &Plan) -> Result<Backend> {
+/// Every stencil form runs on every backend, so only the element type
+/// decides: the plan is taken for the choices still to come.
+pub(crate) fn choose_backend<O: Element>(requested: Backend, _plan: &Plan) -> Result<Backend> {
     Ok(match resolve_backend(requested)? {
-        // Auto never picks a GPU that cannot compute this element type or
-        // these stencils.
+        // Auto never picks a GPU that cannot compute this element type.
         Backend::Gpu
             if requested == Backend::Auto
-                && (!gpu::computes(plan)
-                    || gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx))) =>
+                && gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx)) =>
         {
             auto_fallback()
         }

@@ -19,7 +19,9 @@ pub(super) struct Part {
 /// Where one axis's coefficients lie in the coefficient buffer.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct AxisCoefs {
-    /// `2h` (uniform) or `[a, b, c]` per interior point (non-uniform).
+    /// `2h` (uniform) or `[a, b, c]` per interior point (non-uniform); for
+    /// a form other than numpy's, every row [`super::wide::rows`] packs
+    /// (and the ends are empty parts).
     pub(super) interior: Part,
     pub(super) non_uniform: bool,
     /// The first end's [`crate::stencil::Tap::coefficients`].
@@ -55,13 +57,28 @@ impl CoefTable {
             .axes
             .iter()
             .map(|ax| {
+                if !ax.stencil.is_numpy() {
+                    // Only the fused kernel computes these forms: one part,
+                    // its rows ([`super::wide::rows`]).
+                    let interior = push(&mut super::wide::rows(&ax.stencil).into_iter());
+                    let ends = Part {
+                        start: interior.start,
+                        len: 0,
+                    };
+                    return AxisCoefs {
+                        interior,
+                        non_uniform: super::wide::non_uniform(&ax.stencil),
+                        first: ends,
+                        last: ends,
+                    };
+                }
                 let (interior, non_uniform) = match ax.stencil.interior() {
                     Interior::Uniform { two_h } => (push(&mut std::iter::once(*two_h)), false),
                     Interior::NonUniform { x } => {
                         (push(&mut (1..x.len() - 1).flat_map(|i| x.weights(i))), true)
                     }
                     Interior::Central { .. } | Interior::Table { .. } => {
-                        unreachable!("gpu::check_plan refuses stencils of higher accuracy")
+                        unreachable!("numpy's stencils are of accuracy 2")
                     }
                 };
                 let first = push(&mut ax.stencil.first().coefficients().iter().copied());
@@ -82,11 +99,14 @@ impl CoefTable {
         plan.axes
             .iter()
             .map(|ax| {
+                if !ax.stencil.is_numpy() {
+                    return super::wide::rows_len(&ax.stencil);
+                }
                 let interior = match ax.stencil.interior() {
                     Interior::Uniform { .. } => 1,
                     Interior::NonUniform { x } => 3 * (x.len() - 2),
                     Interior::Central { .. } | Interior::Table { .. } => {
-                        unreachable!("gpu::check_plan refuses stencils of higher accuracy")
+                        unreachable!("numpy's stencils are of accuracy 2")
                     }
                 };
                 interior
@@ -94,6 +114,11 @@ impl CoefTable {
                     + ax.stencil.last().coefficients().len()
             })
             .sum()
+    }
+
+    /// The coefficients of `part`, in `f64`.
+    pub(super) fn part(&self, part: Part) -> &[f64] {
+        &self.values[part.start..part.start + part.len]
     }
 
     /// Number of coefficients (padding included).

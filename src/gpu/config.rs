@@ -19,7 +19,9 @@ const MAX_SLAB_ELEMENTS: u64 = 1 << 31;
 /// neighbourhood once and writes up to four derivatives per dispatch; the
 /// per-axis kernels (`shaders/interior.wgsl`, `shaders/boundary.wgsl`) run
 /// an interior and two boundary dispatches per axis. Both give the same
-/// bits.
+/// bits. The per-axis kernels compute numpy's stencils only: a request of
+/// accuracy 4 or 6, or with a periodic axis, always takes the fused kernel,
+/// whatever this says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AxisKernels {
     /// The measured choice, currently the fused kernel wherever it applies:
@@ -31,7 +33,8 @@ pub enum AxisKernels {
     /// binding and the device has six storage bindings per stage), the
     /// per-axis kernels otherwise.
     Fused,
-    /// Always the per-axis interior and boundary kernels, one axis at a time.
+    /// The per-axis interior and boundary kernels, one axis at a time, for
+    /// numpy's stencils (accuracy 2, one-sided ends).
     PerAxis,
 }
 

@@ -262,7 +262,6 @@ fn run<O: Element, I: Input>(
     outputs: &mut [&mut [O]],
 ) -> Result<()> {
     ctx.check_health()?;
-    super::check_plan(plan)?;
     let stored = Stored::of::<O>();
     if stored == Stored::F16 && !ctx.supports_f16() {
         let wide = ctx.run_plan::<f32, I>(plan, data, request)?;
@@ -292,7 +291,7 @@ fn run<O: Element, I: Input>(
         return Ok(());
     }
     let mut recording = Recording::new(ctx, plan, InputKind::of::<I>(), stored, request);
-    if (request, recording.kind().path) == (Request::Magnitude, Path::PerAxis) {
+    if request == Request::Magnitude && recording.kind().path != Path::FusedMagnitude {
         let mut components = vec![vec![O::from_f64(f64::NAN); plan.len()]; plan.axes.len()];
         let mut dsts: Vec<&mut [O]> = components.iter_mut().map(Vec::as_mut_slice).collect();
         stream(ctx, data, &mut recording, &mut dsts)?;

@@ -32,7 +32,7 @@ pub(super) struct JobLimits {
 pub(super) enum Params {
     /// A per-axis kernel's.
     Axis(DispatchParams),
-    /// The fused kernel's (boxed: 928 bytes).
+    /// The fused kernel's (boxed: 4 KiB).
     Fused(Box<FusedParams>),
 }
 
@@ -82,6 +82,8 @@ pub(super) struct RunKind {
     pub(super) stored: Stored,
     pub(super) path: Path,
     pub(super) edge_order: u32,
+    /// The order of accuracy of every axis's stencil (2, 4 or 6).
+    pub(super) accuracy: u32,
 }
 
 impl RunKind {
@@ -98,6 +100,7 @@ impl RunKind {
             stored,
             path: choose_path(limits, plan, request, stored),
             edge_order: plan.axes[0].stencil.edge_order().get() as u32,
+            accuracy: plan.axes[0].stencil.form().accuracy.get() as u32,
         }
     }
 
@@ -128,6 +131,8 @@ impl RunKind {
             magnitude: self.path == Path::FusedMagnitude,
             axes: 0,
             non_uniform_axes: 0,
+            accuracy: 2,
+            periodic_axes: 0,
         }
     }
 
@@ -156,6 +161,13 @@ impl RunKind {
 /// dispatch per four axes, where the per-axis kernels run three dispatches
 /// per axis, each dividing its thread index. Re-measure on
 /// hardware GPUs when changing either.
+///
+/// The forms beyond numpy's (accuracy 4 and 6, periodic ends) have only the
+/// fused kernel: a plan with any of them takes it whatever [`AxisKernels`]
+/// asks for, and its magnitude over more than eight axes is combined from
+/// fused components. Where the fused kernel cannot run at all (the table
+/// does not fit one binding, too few storage bindings), the path is
+/// per-axis and [`slab_jobs`] refuses those forms with an error.
 pub(super) fn choose_path(
     limits: &JobLimits,
     plan: &Plan,
@@ -166,10 +178,13 @@ pub(super) fn choose_path(
     let fused_table = CoefTable::unpadded_len(plan) as u64 * stored.real().size();
     let fits = fused_table <= limits.gpu.max_storage_buffer_binding_size
         && limits.storage_buffers_per_stage >= 2 + FUSED_MAX_OUTPUTS as u32;
+    let numpy = plan.axes.iter().all(|ax| ax.stencil.is_numpy());
     match request {
         Request::Magnitude if fits && plan.axes.len() <= FUSED_MAX_AXES => Path::FusedMagnitude,
+        Request::Magnitude if fits && !numpy => Path::Fused,
         Request::Magnitude => Path::PerAxis,
         Request::Components => match limits.axis_kernels {
+            _ if fits && !numpy => Path::Fused,
             AxisKernels::Auto | AxisKernels::Fused if fits => Path::Fused,
             AxisKernels::Auto | AxisKernels::Fused | AxisKernels::PerAxis => Path::PerAxis,
         },
@@ -318,6 +333,19 @@ pub(super) fn slab_jobs(
 ) -> Result<Vec<Job>> {
     match kind.path {
         Path::PerAxis => {
+            if let Some(ax) = plan.axes.iter().find(|ax| !ax.stencil.is_numpy()) {
+                let form = ax.stencil.form();
+                return Err(Error::GpuUnsupported {
+                    what: format!(
+                        "accuracy {} with {} ends (axis {}) where the fused kernel cannot run (its coefficient table exceeds one storage binding, or the device has fewer than {} storage bindings per stage)",
+                        form.accuracy,
+                        form.boundary.name(),
+                        ax.axis,
+                        2 + FUSED_MAX_OUTPUTS
+                    ),
+                    instead: "use the CPU backend".into(),
+                });
+            }
             let mut jobs = Vec::new();
             for (k, (ax, ax_coefs)) in plan.axes.iter().zip(&coefs.axes).enumerate() {
                 let view = AxisView::new(ax, &plan.shape, slab, plane_len);
@@ -358,6 +386,8 @@ fn fused_job(
     };
     let real = kind.stored.real();
     let mut non_uniform_axes = 0;
+    let mut periodic_axes = 0;
+    let mut reads_table = false;
     for (a, (ax, c)) in plan.axes[axes.clone()]
         .iter()
         .zip(&coefs.axes[axes.clone()])
@@ -372,6 +402,25 @@ fn fused_job(
         slot.set_geometry(n as u32, inner as u32);
         slot.lane_origin = lane_origin as u32;
         slot.last = (ax.n - 1) as u32;
+        if !ax.stencil.is_numpy() {
+            // `wide_derivative`: the rows of a uniform axis in the uniform
+            // block, those of an axis with coordinates read from the table.
+            if c.non_uniform {
+                slot.coef_interior = c.interior.start as u32;
+                reads_table = true;
+                non_uniform_axes |= 1 << a;
+            } else {
+                params.set_rows(real, a, coefs.part(c.interior));
+            }
+            if ax.stencil.is_periodic() {
+                debug_assert!(
+                    lane_origin == 0 && n == ax.n,
+                    "a periodic lane lies in one slab"
+                );
+                periodic_axes |= 1 << a;
+            }
+            continue;
+        }
         let (first, last) = (
             EndTap::of(ax.stencil.first()),
             EndTap::of(ax.stencil.last()),
@@ -382,11 +431,12 @@ fn fused_job(
             Interior::Uniform { two_h } => *two_h,
             Interior::NonUniform { .. } => {
                 non_uniform_axes |= 1 << a;
+                reads_table = true;
                 slot.coef_interior = c.interior.start as u32;
                 0.0
             }
             Interior::Central { .. } | Interior::Table { .. } => {
-                unreachable!("gpu::check_plan refuses stencils of higher accuracy")
+                unreachable!("numpy's stencils are of accuracy 2")
             }
         };
         params.set_constants(real, a, first.constants, two_h, last.constants);
@@ -394,8 +444,11 @@ fn fused_job(
     let mut spec = kind.spec(limits, Kernel::Fused, false, kind.edge_order);
     spec.axes = axes.len() as u32;
     spec.non_uniform_axes = non_uniform_axes;
-    // Only non-uniform axes read the table; the others bind one element of it.
-    let coef_window = if non_uniform_axes == 0 {
+    spec.accuracy = kind.accuracy;
+    spec.periodic_axes = periodic_axes;
+    // Only non-uniform axes and the forms beyond numpy's read the table;
+    // the others bind one element of it.
+    let coef_window = if !reads_table {
         (0, 1)
     } else {
         (0, coefs.len())
@@ -422,11 +475,9 @@ pub(super) fn slab_plan(
 ) -> Result<SlabPlan> {
     let elem = kind.input.size().max(kind.stored.size());
     let planes = plan.shape[0];
-    let halo = plan
-        .axes
-        .iter()
-        .find(|ax| ax.axis == 0)
-        .map_or(0, |ax| ax.stencil.edge_order().get());
+    let axis0 = plan.axes.iter().find(|ax| ax.axis == 0);
+    // The farthest a point's tap reads along axis 0: the halo of a slab.
+    let halo = axis0.map_or(0, |ax| ax.stencil.reach());
     // A packed input slab rounds up to whole words, which stays within the
     // (word-multiple) binding limit since outputs are at least as wide.
     let margin_elements = margin.div_ceil(elem);
@@ -435,7 +486,19 @@ pub(super) fn slab_plan(
         .max_slab_elements(elem)
         .saturating_sub(margin_elements)
         .max(1);
-    SlabPlan::new(planes, plan.len() / planes, halo, budget, elem)
+    let slabs = SlabPlan::new(planes, plan.len() / planes, halo, budget, elem)?;
+    if slabs.slabs.len() > 1 && axis0.is_some_and(|ax| ax.stencil.is_periodic()) {
+        // The ends of a periodic axis 0 read planes of the far end, which
+        // no slab of consecutive planes holds.
+        return Err(Error::GpuUnsupported {
+            what: format!(
+                "a periodic axis 0 over an array of shape {:?} too large for one storage binding ({} elements of {} bytes at most)",
+                plan.shape, budget, elem
+            ),
+            instead: "use the CPU backend (slabs split axis 0, so only a periodic axis 0 that fits one slab runs on the GPU)".into(),
+        });
+    }
+    Ok(slabs)
 }
 
 #[cfg(test)]

@@ -114,6 +114,12 @@ pub(crate) struct Specialization {
     /// `NON_UNIFORM` of the fused kernel: bit `a` set when its axis `a` has
     /// coordinate spacing (0 for the others).
     pub(crate) non_uniform_axes: u32,
+    /// `ACCURACY` of the fused kernel: the order `p` (2, 4 or 6) of every
+    /// axis's stencil (2 for the others).
+    pub(crate) accuracy: u32,
+    /// `PERIODIC` of the fused kernel: bit `a` set when its axis `a` wraps
+    /// around (0 for the others).
+    pub(crate) periodic_axes: u32,
 }
 
 impl Specialization {
@@ -130,6 +136,8 @@ impl Specialization {
                 c.push(("MAGNITUDE", f64::from(u8::from(self.magnitude))));
                 c.push(("AXES", f64::from(self.axes)));
                 c.push(("NON_UNIFORM", f64::from(self.non_uniform_axes)));
+                c.push(("ACCURACY", f64::from(self.accuracy)));
+                c.push(("PERIODIC", f64::from(self.periodic_axes)));
             }
             Kernel::Copy => {}
         }
@@ -144,7 +152,7 @@ impl Specialization {
     /// A label for the pipeline, for graphics debuggers and error messages.
     pub(crate) fn label(&self) -> String {
         format!(
-            "ndgrad {:?} {:?}->{:?} wg{} nonuniform={} edge_order={} magnitude={} axes={} nonuniform_axes={:#b}",
+            "ndgrad {:?} {:?}->{:?} wg{} nonuniform={} edge_order={} magnitude={} axes={} nonuniform_axes={:#b} accuracy={} periodic_axes={:#b}",
             self.kernel,
             self.input,
             self.stored,
@@ -153,7 +161,9 @@ impl Specialization {
             self.edge_order,
             self.magnitude,
             self.axes,
-            self.non_uniform_axes
+            self.non_uniform_axes,
+            self.accuracy,
+            self.periodic_axes
         )
     }
 }

@@ -204,7 +204,6 @@ impl GpuContext {
     {
         let plan = Plan::new(f.shape(), opts)?;
         self.check_health()?;
-        super::check_plan(&plan)?;
         let stored = Stored::of::<T>();
         if stored == Stored::F64 && !self.supports_f64() {
             return Err(Error::NoF64 {
@@ -292,6 +291,8 @@ impl GpuContext {
                     magnitude: false,
                     axes: 0,
                     non_uniform_axes: 0,
+                    accuracy: 2,
+                    periodic_axes: 0,
                 },
                 params: Params::Axis(DispatchParams {
                     o_count: 1,

@@ -6,7 +6,10 @@
 //! the device's buffer limits), every requested axis is computed from that
 //! upload in one pass of the fused kernel (or, where it cannot run, by
 //! per-axis interior and boundary kernels), with coefficients from
-//! [`crate::stencil`], and the results are read back per axis.
+//! [`crate::stencil`], and the results are read back per axis. Every form
+//! the CPU computes runs here too: accuracy 2, 4 and 6, one-sided or
+//! periodic ends; the forms beyond numpy's (accuracy 4 and 6, periodic
+//! ends) always run in the fused kernel.
 //!
 //! [`crate::gradient`] with [`crate::Backend::Gpu`] uses [`default_context`];
 //! a [`GpuContext`] of your own chooses limits or shares your device.
@@ -19,8 +22,9 @@
 //! functions of the plan and the limits, from the coefficient table
 //! (`coefs`) and the slabs (`slab`); `kernels` composes and compiles the
 //! WGSL, `params` holds the uniform structs the kernels take, `types` the
-//! element types, `grid` the dispatch geometry. `context` holds the device,
-//! queue, limits (`config`), health and caches; `transfer` and `workspace`
+//! element types, `wide` the encoding of the forms beyond numpy's, `grid`
+//! the dispatch geometry. `context` holds the device, queue, limits
+//! (`config`), health and caches; `transfer` and `workspace`
 //! move data through reused buffers, `source` writes a host input of any
 //! layout into them in C order; `measure` times the kernels.
 
@@ -41,6 +45,7 @@ mod slab;
 mod source;
 mod transfer;
 mod types;
+mod wide;
 mod workspace;
 
 use std::sync::OnceLock;
@@ -54,9 +59,7 @@ pub(crate) use source::HostInput;
 /// The wgpu this crate is built against, for [`GpuContext::from_device`].
 pub use wgpu;
 
-use crate::error::{Error, Result};
-use crate::options::Backend;
-use crate::plan::Plan;
+use crate::error::Result;
 
 /// The context the library API uses: created on first use from the
 /// environment (see [`GpuContext::new`]) and kept for the life of the
@@ -76,29 +79,3 @@ pub fn default_context() -> Result<&'static GpuContext> {
 
 #[cfg(test)]
 mod shader_tests;
-
-/// Whether the GPU kernels compute every axis of `plan`: numpy's stencils
-/// (accuracy 2, one-sided ends) on any spacing. Accuracy 4 and 6 and
-/// periodic ends run on the CPU and reference backends so far.
-pub(crate) fn computes(plan: &Plan) -> bool {
-    plan.axes.iter().all(|ax| ax.stencil.is_numpy())
-}
-
-/// [`computes`] as an error naming what the GPU lacks.
-pub(crate) fn check_plan(plan: &Plan) -> Result<()> {
-    match plan.axes.iter().find(|ax| !ax.stencil.is_numpy()) {
-        None => Ok(()),
-        Some(ax) => {
-            let form = ax.stencil.form();
-            Err(Error::Unsupported {
-                backend: Backend::Gpu,
-                what: format!(
-                    "accuracy {} with {} ends (axis {})",
-                    form.accuracy,
-                    form.boundary.name(),
-                    ax.axis
-                ),
-            })
-        }
-    }
-}

@@ -111,6 +111,19 @@ pub(crate) const FUSED_MAX_AXES: usize = 8;
 /// The most outputs the fused kernel writes (`out0` .. `out3`).
 pub(crate) const FUSED_MAX_OUTPUTS: usize = 4;
 
+/// The `vec4<Real>` constants of numpy's forms in `k`: two per axis.
+const NUMPY_VEC4S: usize = 2 * FUSED_MAX_AXES;
+
+/// The most coefficients one uniform axis of a form beyond numpy's keeps in
+/// the uniform block: `p + 1` rows of `p + 1` at accuracy 6
+/// ([`super::wide::rows`]). Axis `a`'s start at `k` element
+/// `4 · NUMPY_VEC4S + WIDE_ROWS · a`.
+pub(crate) const WIDE_ROWS: usize = crate::stencil::MAX_TAP * crate::stencil::MAX_TAP;
+
+/// The number of `vec4<Real>` in `k`: numpy's constants, then the rows of
+/// eight uniform axes of forms beyond numpy's.
+const K_VEC4S: usize = NUMPY_VEC4S + WIDE_ROWS * FUSED_MAX_AXES / 4;
+
 /// Division by a dispatch constant `d` as `quotient(x, m, s)` in
 /// `shaders/common.wgsl` computes it: `floor(x / d) = (x · m) >> (31 + s)`
 /// for every `x < 2³¹`, with `s = ceil(log2 d)` and
@@ -205,8 +218,8 @@ impl FusedAxis {
 /// The parameters of one fused dispatch: mirrors `struct Fused` in
 /// `shaders/fused.wgsl` field for field (checked by `shader_tests`, from
 /// [`WgslStruct::FIELDS`]); change both together. `k` holds
-/// sixteen `vec4<Real>` as raw words: 64 of them for f32, all 128 for f64
-/// ([`FusedParams::set_constants`]).
+/// 114 `vec4<Real>` as raw words: 456 of them for f32, all 912 for f64
+/// ([`FusedParams::set_constants`], [`FusedParams::set_rows`]).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct FusedParams {
@@ -216,7 +229,7 @@ pub(crate) struct FusedParams {
     pub(crate) output_offset: u32,
     pub(crate) axis: [FusedAxis; FUSED_MAX_AXES],
     pub(crate) _pad2: [u32; 4],
-    pub(crate) k: [u32; 128],
+    pub(crate) k: [u32; 8 * K_VEC4S],
 }
 
 #[cfg(test)]
@@ -229,8 +242,8 @@ impl WgslStruct for FusedParams {
         output_offset: U32,
         axis: StructArray("FusedAxis", FUSED_MAX_AXES as u32),
         _pad2: Vec4U32,
-        // Sixteen `vec4<Real>` held as raw words ([`FusedParams::set_constants`]).
-        k: RealVec4Array(16),
+        // `vec4<Real>`s held as raw words ([`FusedParams::set_constants`]).
+        k: RealVec4Array(K_VEC4S as u32),
     });
 }
 
@@ -255,14 +268,29 @@ impl FusedParams {
             first[0], first[1], first[2], two_h, last[0], last[1], last[2], 0.0,
         ];
         for (j, v) in values.into_iter().enumerate() {
-            let slot = 8 * a + j;
-            match real {
-                Real::F32 => self.k[slot] = (v as f32).to_bits(),
-                Real::F64 => {
-                    let bits = v.to_bits();
-                    self.k[2 * slot] = bits as u32;
-                    self.k[2 * slot + 1] = (bits >> 32) as u32;
-                }
+            self.set_real(real, 8 * a + j, v);
+        }
+    }
+
+    /// Writes the coefficient rows of axis `a`, a uniform axis of a form
+    /// beyond numpy's (at most [`WIDE_ROWS`] of them, from
+    /// [`super::wide::rows`]), from `k` element `4 · 16 + WIDE_ROWS · a`
+    /// on, each rounded once from f64 to `real`.
+    pub(crate) fn set_rows(&mut self, real: Real, a: usize, rows: &[f64]) {
+        assert!(rows.len() <= WIDE_ROWS, "at most {WIDE_ROWS} coefficients");
+        for (j, &v) in rows.iter().enumerate() {
+            self.set_real(real, 4 * NUMPY_VEC4S + WIDE_ROWS * a + j, v);
+        }
+    }
+
+    /// Element `slot` of `k` (as an array of `Real`), rounded once to `real`.
+    fn set_real(&mut self, real: Real, slot: usize, v: f64) {
+        match real {
+            Real::F32 => self.k[slot] = (v as f32).to_bits(),
+            Real::F64 => {
+                let bits = v.to_bits();
+                self.k[2 * slot] = bits as u32;
+                self.k[2 * slot + 1] = (bits >> 32) as u32;
             }
         }
     }

@@ -276,7 +276,6 @@ impl GpuContext {
         // Re-check an array whose fields were built elsewhere in the crate.
         let f = GpuArray::<I>::from_buffer(f.buffer().clone(), f.shape())?;
         let plan = Plan::new(f.shape(), opts)?;
-        super::check_plan(&plan)?;
         let len = plan.len();
         let out_bytes = len as u64 * stored.size();
         let count = match request {
@@ -351,7 +350,7 @@ fn record_slabs<I: Input, O: Element>(
 ) -> Result<()> {
     let RunKind { input, stored, .. } = *recording.kind();
     let path = recording.kind().path;
-    if request == Request::Magnitude && path == Path::PerAxis {
+    if request == Request::Magnitude && path != Path::FusedMagnitude {
         return Err(Error::GpuUnsupported {
             what: format!(
                 "a device-resident gradient magnitude over {} axes",

@@ -43,12 +43,20 @@ fn every_kernel_validates_for_every_input_output_and_specialisation() {
         for input in InputKind::ALL {
             for stored in [Stored::F16, Stored::F32, Stored::F64] {
                 for workgroup_size in [1, 256] {
-                    for (non_uniform, edge_order, magnitude, axes, non_uniform_axes) in [
-                        (false, 1, false, 1, 0),
-                        (true, 2, true, 8, 0b1010_0101),
-                        (true, 1, false, 4, 0b0110),
-                        (false, 2, false, 3, 0b111),
-                        (true, 1, true, 2, 0b10),
+                    for (
+                        non_uniform,
+                        edge_order,
+                        magnitude,
+                        axes,
+                        non_uniform_axes,
+                        accuracy,
+                        periodic_axes,
+                    ) in [
+                        (false, 1, false, 1, 0, 2, 0),
+                        (true, 2, true, 8, 0b1010_0101, 2, 0b0100_0001),
+                        (true, 1, false, 4, 0b0110, 4, 0),
+                        (false, 2, false, 3, 0b111, 6, 0b101),
+                        (true, 1, true, 2, 0b10, 4, 0b11),
                     ] {
                         let fused = kernel == Kernel::Fused;
                         validate(&Specialization {
@@ -61,6 +69,8 @@ fn every_kernel_validates_for_every_input_output_and_specialisation() {
                             magnitude,
                             axes: if fused { axes } else { 0 },
                             non_uniform_axes: if fused { non_uniform_axes } else { 0 },
+                            accuracy: if fused { accuracy } else { 2 },
+                            periodic_axes: if fused { periodic_axes } else { 0 },
                         });
                         count += 1;
                     }

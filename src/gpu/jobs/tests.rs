@@ -190,3 +190,102 @@ fn small_bindings_split_the_array_into_slabs_and_the_coefficients_into_windows()
     }
     assert_eq!(rows, 298);
 }
+
+#[test]
+fn the_forms_beyond_numpys_take_the_fused_kernel_with_their_halos() {
+    use crate::options::{Accuracy, Boundary};
+    let path =
+        |limits: &JobLimits, plan: &Plan, request| choose_path(limits, plan, request, Stored::F32);
+    let big = 1 << 27;
+    let fourth = GradientOptions::new().accuracy(Accuracy::Fourth);
+    let p3 = plan(&[8, 9, 10], fourth.clone());
+    // Whatever AxisKernels asks for: the per-axis kernels lack these forms.
+    let per_axis = limits(big, AxisKernels::PerAxis);
+    assert_eq!(path(&per_axis, &p3, Request::Components), Path::Fused);
+    // A magnitude over nine axes: fused components, combined on the host.
+    let p9 = plan(&[5; 9], fourth.clone());
+    let auto = limits(big, AxisKernels::Auto);
+    assert_eq!(path(&auto, &p9, Request::Magnitude), Path::Fused);
+    // Where the fused kernel cannot run, the per-axis path refuses them.
+    let narrow = JobLimits {
+        storage_buffers_per_stage: 4,
+        ..auto
+    };
+    let kind = RunKind::new(
+        &narrow,
+        &p3,
+        InputKind::F32,
+        Stored::F32,
+        Request::Components,
+    );
+    assert_eq!(kind.path, Path::PerAxis);
+    let coefs = kind.coefs(&narrow, &p3);
+    let slabs = slab_plan(&narrow, &p3, &kind, 0).unwrap();
+    let refused = slab_jobs(
+        &narrow,
+        &kind,
+        &p3,
+        &coefs,
+        &slabs.slabs[0],
+        slabs.plane_len,
+    );
+    assert!(matches!(refused, Err(Error::GpuUnsupported { .. })));
+    // The fused job carries the order and the periodic axes as overrides.
+    let mixed = plan(
+        &[8, 9, 10],
+        GradientOptions::new()
+            .accuracy(Accuracy::Sixth)
+            .per_axis_boundary([Boundary::OneSided, Boundary::PERIODIC, Boundary::PERIODIC]),
+    );
+    let (_, jobs) = jobs_of(&auto, &mixed, Request::Components);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].spec.accuracy, jobs[0].spec.periodic_axes),
+        (6, 0b110)
+    );
+    // Slabs along a one-sided axis 0 of accuracy p load p halo planes.
+    let small = limits(4 * 16 * 20, AxisKernels::Auto);
+    for (accuracy, p) in [(Accuracy::Fourth, 4), (Accuracy::Sixth, 6)] {
+        let tall = plan(&[64, 16], GradientOptions::new().accuracy(accuracy));
+        let kind = RunKind::new(
+            &small,
+            &tall,
+            InputKind::F32,
+            Stored::F32,
+            Request::Components,
+        );
+        let slabs = slab_plan(&small, &tall, &kind, 0).unwrap();
+        assert!(slabs.slabs.len() > 1);
+        for slab in &slabs.slabs {
+            assert_eq!(slab.load.start, slab.compute.start.saturating_sub(p));
+            assert_eq!(slab.load.end, (slab.compute.end + p).min(64));
+        }
+    }
+    // A periodic axis 0 fits one slab or is refused.
+    let periodic = plan(
+        &[64, 16],
+        GradientOptions::new().boundary(Boundary::PERIODIC),
+    );
+    let kind = RunKind::new(
+        &small,
+        &periodic,
+        InputKind::F32,
+        Stored::F32,
+        Request::Components,
+    );
+    assert!(matches!(
+        slab_plan(&small, &periodic, &kind, 0),
+        Err(Error::GpuUnsupported { .. })
+    ));
+    let kind = RunKind::new(
+        &auto,
+        &periodic,
+        InputKind::F32,
+        Stored::F32,
+        Request::Components,
+    );
+    assert_eq!(
+        slab_plan(&auto, &periodic, &kind, 0).unwrap().slabs.len(),
+        1
+    );
+}
