@@ -84,17 +84,32 @@ where
 /// The backend that runs `plan` for `O` results: `requested`, resolved.
 /// Every stencil form runs on every backend, so only the element type
 /// decides: the plan is taken for the choices still to come.
-pub(crate) fn choose_backend<O: Element>(requested: Backend, _plan: &Plan) -> Result<Backend> {
+pub(crate) fn choose_backend<O: Element>(requested: Backend, plan: &Plan) -> Result<Backend> {
     Ok(match resolve_backend(requested)? {
-        // Auto never picks a GPU that cannot compute this element type.
+        // Auto never picks a GPU that cannot compute this element type, or
+        // a periodic axis 0 that would have to be split into slabs (their
+        // ends read planes of the far end, which no slab holds).
         Backend::Gpu
             if requested == Backend::Auto
-                && gpu::default_context().is_ok_and(|ctx| !supports::<O>(ctx)) =>
+                && gpu::default_context().is_ok_and(|ctx| {
+                    !supports::<O>(ctx) || periodic_axis_0_in_slabs::<O>(ctx, plan)
+                }) =>
         {
             auto_fallback()
         }
         other => other,
     })
+}
+
+/// Whether `plan` has a periodic axis 0 over more elements than one slab
+/// of `ctx` holds (counting the wider of `f32` and `O`, a lower bound of
+/// the GPU's element size).
+fn periodic_axis_0_in_slabs<O: Element>(ctx: &gpu::GpuContext, plan: &Plan) -> bool {
+    let elem = std::mem::size_of::<O>().max(4) as u64;
+    plan.axes
+        .iter()
+        .any(|ax| ax.axis == 0 && ax.stencil.is_periodic())
+        && plan.len() as u64 > ctx.limits().max_slab_elements(elem)
 }
 
 /// Whether the GPU of `ctx` can compute arrays of `T` (f16 runs in f32).

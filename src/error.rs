@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 
-use crate::options::{Backend, EdgeOrder};
+use crate::options::EdgeOrder;
 
 /// Everything that can go wrong in a gradient computation.
 ///
@@ -138,16 +138,6 @@ pub enum Error {
     RepeatedAxis {
         /// The repeated axis, made non-negative.
         axis: usize,
-    },
-
-    /// The backend asked for cannot compute these options yet.
-    /// [`Backend::Auto`] never picks it for them.
-    #[error("the {backend} backend does not compute {what} yet: use the CPU or reference backend")]
-    Unsupported {
-        /// The backend asked for.
-        backend: Backend,
-        /// What it lacks.
-        what: String,
     },
 
     /// No GPU adapter could be found (no driver, no device, or none matching

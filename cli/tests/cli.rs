@@ -804,7 +804,7 @@ fn unsupported_dtypes_are_named() {
     let scratch = Scratch::new();
     for (descr, size, name) in [
         ("|b1", 1, "bool"),
-        ("<c16", 16, "complex128"),
+        ("<c32", 32, "complex256"),
         ("|O", 8, "object"),
         ("<U3", 12, "str"),
     ] {
