@@ -21,6 +21,7 @@
 mod common;
 mod gpu_common;
 
+use common::Polynomial;
 use gpu_common::{assert_magnitude_matches_reference, assert_matches_reference, context, Rng};
 use ndarray::{ArrayD, ArrayViewMutD, IxDyn};
 use ndgrad::gpu::{GpuContext, GpuOptions};
@@ -81,28 +82,6 @@ fn check<T: Element>(ctx: &GpuContext, f: &ArrayD<T>, opts: &GradientOptions, co
     assert_matches_reference(&input, shape, opts, &cpu, &format!("CPU {context}"));
     let m = magnitude(ctx, f, opts).unwrap_or_else(|e| panic!("{context}: {e}"));
     assert_magnitude_matches_reference(&input, shape, opts, &m, &format!("GPU |∇f| {context}"));
-}
-
-/// A random polynomial of degree `p`: its value and its derivative's.
-struct Polynomial(Vec<f64>);
-
-impl Polynomial {
-    fn random(rng: &mut Rng, p: usize) -> Polynomial {
-        Polynomial((0..=p).map(|_| rng.unit() * 2.0 - 1.0).collect())
-    }
-
-    fn value(&self, x: f64) -> f64 {
-        self.0.iter().rev().fold(0.0, |acc, &c| acc * x + c)
-    }
-
-    fn derivative(&self, x: f64) -> f64 {
-        self.0
-            .iter()
-            .enumerate()
-            .skip(1)
-            .rev()
-            .fold(0.0, |acc, (k, &c)| acc * x + k as f64 * c)
-    }
 }
 
 /// `Σ |w_k f_k|` of a tap: the scale of a correct evaluation's rounding.

@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{with_layout, Layout, Rng};
+use common::{with_layout, Layout, Polynomial, Rng};
 use ndarray::{Array1, ArrayD, Axis, IxDyn};
 use ndgrad::{
     gradient, gradient_with_backend, Accuracy, AxisSpacing, Backend, Boundary, EdgeOrder, Error,
@@ -28,28 +28,6 @@ use ndgrad::{
 
 const ORDERS: [Accuracy; 3] = [Accuracy::Second, Accuracy::Fourth, Accuracy::Sixth];
 const BACKENDS: [Backend; 2] = [Backend::Reference, Backend::Cpu];
-
-/// A random polynomial of degree `p`: its values and its derivative's.
-struct Polynomial(Vec<f64>);
-
-impl Polynomial {
-    fn random(rng: &mut Rng, p: usize) -> Polynomial {
-        Polynomial((0..=p).map(|_| rng.unit() * 2.0 - 1.0).collect())
-    }
-
-    fn value(&self, x: f64) -> f64 {
-        self.0.iter().rev().fold(0.0, |acc, &c| acc * x + c)
-    }
-
-    fn derivative(&self, x: f64) -> f64 {
-        self.0
-            .iter()
-            .enumerate()
-            .skip(1)
-            .rev()
-            .fold(0.0, |acc, (k, &c)| acc * x + k as f64 * c)
-    }
-}
 
 /// Random coordinates from `start`, steps between 0.5·h and 1.5·h.
 fn random_grid(rng: &mut Rng, n: usize, start: f64, h: f64) -> Vec<f64> {

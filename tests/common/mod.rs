@@ -642,3 +642,29 @@ pub fn tap_magnitudes(plan: &Plan) -> Vec<f64> {
         })
         .collect()
 }
+
+/// A random polynomial of degree `p`: its values and its derivative's (the
+/// accuracy-order tests check exactness on these).
+pub struct Polynomial(pub Vec<f64>);
+
+impl Polynomial {
+    /// Coefficients uniform in [-1, 1).
+    pub fn random(rng: &mut Rng, p: usize) -> Polynomial {
+        Polynomial((0..=p).map(|_| rng.unit() * 2.0 - 1.0).collect())
+    }
+
+    /// The value at `x` (Horner).
+    pub fn value(&self, x: f64) -> f64 {
+        self.0.iter().rev().fold(0.0, |acc, &c| acc * x + c)
+    }
+
+    /// The derivative at `x`.
+    pub fn derivative(&self, x: f64) -> f64 {
+        self.0
+            .iter()
+            .enumerate()
+            .skip(1)
+            .rev()
+            .fold(0.0, |acc, (k, &c)| acc * x + k as f64 * c)
+    }
+}
