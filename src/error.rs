@@ -252,6 +252,14 @@ pub enum Error {
         /// The output's shape.
         found: Vec<usize>,
     },
+
+    /// A block given to [`crate::block`] does not fit the whole array, or
+    /// lacks samples its wanted points read.
+    #[error("invalid block: {reason}")]
+    Block {
+        /// What is wrong, with the axis and the numbers involved.
+        reason: String,
+    },
 }
 
 /// Short for `Result<T, ndgrad::Error>`.
