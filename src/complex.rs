@@ -225,7 +225,7 @@ where
         .map(|a| a.as_slice().expect("fresh results are in standard layout"))
         .collect();
     let zero = T::from_f64(0.0);
-    let mut m = vec![zero; z.len()];
+    let mut m: Vec<T> = crate::outputs::zeroed(z.len(), "a complex magnitude")?;
     const CHUNK: usize = 1 << 14;
     m.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
         for (j, out) in chunk.iter_mut().enumerate() {

@@ -253,6 +253,16 @@ pub enum Error {
         found: Vec<usize>,
     },
 
+    /// A buffer of the result could not be allocated (the machine's memory
+    /// or the process's address-space limit is exhausted).
+    #[error("not enough memory: {bytes} bytes for {what} could not be allocated")]
+    OutOfMemory {
+        /// What the buffer was for.
+        what: &'static str,
+        /// Its size in bytes.
+        bytes: u128,
+    },
+
     /// A block given to [`crate::block`] does not fit the whole array, or
     /// lacks samples its wanted points read.
     #[error("invalid block: {reason}")]
