@@ -2,7 +2,7 @@
 """Generate tests/fixtures/complex/ from numpy.gradient of complex arrays.
 
 Run from anywhere: `python3 scripts/gen_complex_fixtures.py` (needs numpy).
-CI never runs it; its output is committed and tests/complex.rs checks every
+CI never runs it; its output is committed and tests/suite/complex.rs checks every
 backend against it. The seed is fixed, so a rerun with the same numpy writes
 the same files.
 

@@ -2,7 +2,7 @@
 """Generate the golden fixtures in tests/fixtures/ from numpy.gradient.
 
 Run from anywhere: `python3 scripts/gen_fixtures.py` (needs numpy). CI never
-runs it; its output is committed, and tests/fixtures.rs checks every backend
+runs it; its output is committed, and tests/suite/fixtures.rs checks every backend
 against it. The random generator has a fixed seed, so a rerun with the same
 numpy writes the same files.
 

@@ -13,7 +13,7 @@
 //! squares, sum and root); `f16` that plus 2⁻¹⁰ × |value| (computed in `f32`,
 //! rounded once) — tests/input_types.rs explains each.
 
-mod common;
+use crate::common;
 
 use common::{tap_magnitudes, Rng};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};

@@ -6,7 +6,7 @@
 //! arrays built from an application's buffer; what the resident path
 //! refuses. Outputs are poisoned.
 
-mod gpu_common;
+use crate::gpu_common;
 
 use gpu_common::{
     assert_magnitude_matches_reference, assert_typed_matches_reference, random_values, RandomInput,

@@ -9,7 +9,7 @@
 //! part, every backend is bit for bit. numpy's own complex arithmetic is
 //! within four units in the last place of the parts' result.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 

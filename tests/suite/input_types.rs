@@ -32,7 +32,7 @@
 //!
 //! Non-finite values must match exactly: NaN for NaN, the same infinity.
 
-mod common;
+use crate::common;
 
 use common::{backends_under_test, random_request, sample, tap_magnitudes, Rng, Strided};
 use ndarray::{ArrayD, ArrayViewD};

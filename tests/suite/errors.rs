@@ -3,7 +3,7 @@
 //! and the numbers. Then the edge cases that are not errors, as numpy
 //! behaves: zero-size arrays, 0-d input, and an input left untouched.
 
-mod common;
+use crate::common;
 
 use common::{backends_under_test, with_layout, Layout};
 use ndarray::{arr0, array, Array, Array1, Array2, ArrayD, IxDyn};

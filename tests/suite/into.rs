@@ -8,8 +8,8 @@
 //! `GpuContext` of the caller's own, with tiny limits, streams slabs
 //! straight into the caller's outputs.
 
-mod common;
-mod gpu_common;
+use crate::common;
+use crate::gpu_common;
 
 use common::{backends_under_test, random_request, Rng, Strided};
 use ndarray::{ArrayD, ArrayViewMutD, Axis, Dimension, IxDyn, ShapeBuilder, Slice};

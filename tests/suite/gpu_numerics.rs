@@ -18,8 +18,8 @@
 //! the call (host outputs through the `_into` calls, device buffers by the
 //! context's poisoning), so an element never written fails.
 
-mod common;
-mod gpu_common;
+use crate::common;
+use crate::gpu_common;
 
 use common::Polynomial;
 use gpu_common::{assert_magnitude_matches_reference, assert_matches_reference, context, Rng};

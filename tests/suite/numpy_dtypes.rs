@@ -21,7 +21,7 @@
 //!   with float64 weights); ndgrad computes in f32 and rounds once. Each of
 //!   numpy's roundings costs half an f16 ulp of a term of at most ~2 × scale.
 
-mod common;
+use crate::common;
 
 use common::{
     backends_under_test, compare, load_case, manifest_cases, with_layout, FixtureCase,

@@ -4,7 +4,7 @@
 //!
 //! Kept apart from `tests/common` so the GPU tests carry their own helpers.
 
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code)] // some helpers serve only some modules
 
 use std::sync::OnceLock;
 

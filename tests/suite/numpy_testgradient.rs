@@ -17,7 +17,7 @@
 //! - `assert_array_equal` is exact equality, `assert_almost_equal` is numpy's
 //!   default `abs(actual - desired) < 1.5e-7`.
 
-mod common;
+use crate::common;
 
 use common::{backends_under_test, compare, Tolerance};
 use ndarray::{arr0, array, Array, Array1, Array2, ArrayD, Axis, Dimension};

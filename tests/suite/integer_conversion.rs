@@ -15,8 +15,8 @@
 //! and random values of every bit length, with random midpoints. Outputs
 //! are compared with every element, so a poisoned one never written fails.
 
-mod common;
-mod gpu_common;
+use crate::common;
+use crate::gpu_common;
 
 use common::backends_under_test;
 use ndarray::{Array2, ArrayD, IxDyn, ShapeBuilder};

@@ -3,7 +3,7 @@
 //! application's own device, the library API and backend selection, and one
 //! array larger than lavapipe's 128 MiB binding limit.
 
-mod gpu_common;
+use crate::gpu_common;
 
 use std::sync::Arc;
 

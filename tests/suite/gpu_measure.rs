@@ -4,7 +4,7 @@
 //! the shape implies. No thresholds: speed is for benchmarks (the copy-kernel
 //! yardstick: docs/ARCHITECTURE.md, Measuring speed).
 
-mod gpu_common;
+use crate::gpu_common;
 
 use gpu_common::{context, context_with, or_skip, values, Rng};
 use ndarray::{ArrayD, IxDyn};

@@ -17,7 +17,7 @@
 //! The reference and CPU backends are checked here, on fresh random
 //! inputs, in every memory layout.
 
-mod common;
+use crate::common;
 
 use common::{with_layout, Layout, Polynomial, Rng};
 use ndarray::{Array1, ArrayD, Axis, IxDyn};

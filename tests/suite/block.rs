@@ -12,7 +12,7 @@
 //! Inputs are fresh random values; the assembled outputs are filled with
 //! NaN first, so a point no block wrote fails.
 
-mod common;
+use crate::common;
 
 use std::ops::Range;
 

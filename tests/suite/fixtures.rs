@@ -27,7 +27,7 @@
 //! Non-finite values (NaN, ±inf) must match exactly in every case: NaN where
 //! numpy has NaN, the same-signed infinity where it has one.
 
-mod common;
+use crate::common;
 
 use common::{
     backends_under_test, compare, load_case, manifest_cases, with_layout, FixtureCase,

@@ -6,7 +6,7 @@
 //! per-axis kernels, and through slabs with halos under tiny limits (odd
 //! plane lengths, so packed slabs start mid-word). Outputs are poisoned.
 
-mod gpu_common;
+use crate::gpu_common;
 
 use std::sync::OnceLock;
 

@@ -8,7 +8,7 @@
 //! `GpuContext::upload` (the resident array, its readback and its gradient).
 //! Inputs are random, never constant.
 
-mod gpu_common;
+use crate::gpu_common;
 
 use gpu_common::{random_values, RandomInput, Rng};
 use ndarray::{s, ArrayD, ArrayViewD, Axis, IxDyn, ShapeBuilder, Slice};

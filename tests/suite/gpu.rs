@@ -2,7 +2,7 @@
 //! `gpu_common`, which skips (or fails, with NDGRAD_REQUIRE_GPU=1) when no
 //! adapter exists.
 
-mod gpu_common;
+use crate::gpu_common;
 
 use gpu_common::{assert_matches_reference, context, Layout, Rng, LAYOUTS};
 use ndarray::ArrayD;

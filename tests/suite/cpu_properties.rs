@@ -13,7 +13,7 @@
 //!   within half an ulp of the tap's magnitude Σ|w|·max|f|, so 8 ulp of it
 //!   is a safe bound that still catches a wrong coefficient or sample.
 
-mod common;
+use crate::common;
 
 use common::{coordinates, random_request_with_forms, sample, tap_magnitudes, Rng, Strided};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
