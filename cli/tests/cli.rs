@@ -873,7 +873,7 @@ fn wrong_spacing_count_fails_cleanly() {
         &run_on(&scratch, &["--spacing=1,2", "--axis=1"]),
         &scratch,
         1,
-        "2 spacing items were given for 1 requested axes",
+        "2 spacing items were given for 1 requested axis:",
     );
 }
 
