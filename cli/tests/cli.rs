@@ -4,6 +4,7 @@
 //! failure is checked: exit code, one line on stderr, no file left behind.
 
 mod common;
+mod safety;
 
 use std::ffi::OsStr;
 use std::fs;
