@@ -43,9 +43,16 @@ fn registry() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
 /// # Errors
 ///
 /// The operating system's error when the handlers cannot be registered.
+///
+/// A signal the process was started with ignored stays ignored: `nohup`
+/// ignores SIGHUP, and a shell starts background jobs with SIGINT ignored.
 #[cfg(unix)]
 pub fn install() -> io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handled: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&signal| !ignored(signal))
+        .collect();
+    let mut signals = signal_hook::iterator::Signals::new(handled)?;
     std::thread::Builder::new()
         .name("ndgrad-signals".into())
         .spawn(move || {
@@ -54,6 +61,24 @@ pub fn install() -> io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+/// Whether `signal`'s disposition is to be ignored (as `nohup` sets SIGHUP's).
+#[cfg(target_os = "linux")]
+fn ignored(signal: i32) -> bool {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: with a null new action, sigaction only writes the current one
+    // into `old`, which points to a writable sigaction.
+    let status = unsafe { libc::sigaction(signal, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: all-zero bytes are a valid sigaction (plain integers and a
+    // signal set), and a successful call filled it in.
+    status == 0 && unsafe { old.assume_init() }.sa_sigaction == libc::SIG_IGN
+}
+
+/// Where the disposition cannot be asked here, every signal is handled.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn ignored(_signal: i32) -> bool {
+    false
 }
 
 /// Elsewhere there are no such signals to handle.

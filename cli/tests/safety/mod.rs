@@ -180,6 +180,43 @@ fn a_signal_mid_run_removes_the_temporary_file_and_exits_with_128_plus_its_numbe
     }
 }
 
+/// Under `nohup` (SIGHUP ignored), SIGHUP does not stop the run: a signal
+/// the process was started with ignored stays ignored.
+#[test]
+#[cfg(target_os = "linux")]
+fn an_ignored_sighup_stays_ignored_as_under_nohup() {
+    let scratch = Scratch::new();
+    zeros_npy(&scratch.input("f.npy"), &[64, 512, 512]);
+    let child = Command::new("sh")
+        .args([
+            "-c",
+            "trap '' HUP; exec \"$0\" gradient \"$1\" -o \"$2\" --backend cpu --magnitude",
+        ])
+        .arg(env!("CARGO_BIN_EXE_ndgrad"))
+        .arg(scratch.input("f.npy"))
+        .arg(scratch.output("g.npz"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !holds_a_temporary(&scratch.input("out")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no temporary file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let kill = Command::new("kill")
+        .args(["-HUP".to_string(), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_success(&out);
+    assert_eq!(scratch.outputs(), ["g.npz"]);
+}
+
 // ------------------------------------------------------------ unclear messages
 
 #[test]
