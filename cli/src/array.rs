@@ -82,12 +82,37 @@ impl AnyArray {
         each!(self, a => name(a), complex c => name(c))
     }
 
+    /// Whether numpy's gradient of this array has the array's own dtype,
+    /// byte order included: true for floats and complex numbers, false for
+    /// integers, whose gradient is `float64` in the machine's byte order.
+    pub fn keeps_byte_order(&self) -> bool {
+        matches!(
+            self,
+            AnyArray::F16(_)
+                | AnyArray::F32(_)
+                | AnyArray::F64(_)
+                | AnyArray::C64(_)
+                | AnyArray::C128(_)
+        )
+    }
+
     /// The array as `f64`, as numpy's `astype(float64)`: exact but for
     /// 64-bit integers beyond 2⁵³, rounded to nearest, ties to even. `None`
     /// for a complex array, which has no real value to give.
     pub fn into_f64(self) -> Option<ArrayD<f64>> {
         each!(self, a => Some(a.mapv(Input::to_f64)), complex _c => None)
     }
+}
+
+/// The byte order of a file's elements, which the outputs keep where numpy
+/// keeps it (see [`AnyArray::keeps_byte_order`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ByteOrder {
+    /// Little-endian (`'<f8'`), and single bytes, which have no order.
+    #[default]
+    Little,
+    /// Big-endian (`'>f8'`).
+    Big,
 }
 
 /// A shape as numpy prints it: `()`, `(5,)`, `(3, 4)`.

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use ndarray::ArrayD;
-use ndarray_npy::WritableElement;
 use ndgrad::{
     Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, Complex, EdgeOrder,
     GradientOptions, Input, Plan, Scalar, Spacing,
@@ -12,7 +11,9 @@ use ndgrad::{
 use crate::array::{shape_text, AnyArray};
 use crate::failure::Failure;
 use crate::npy;
-use crate::npz::{self, NpzArray, NpzElement};
+use crate::npz::{self, ByteOrder, NpzArray, NpzElement, SwapBytes};
+use crate::overwrite;
+use crate::progress::{self, Progress};
 
 /// The arguments of `ndgrad gradient`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +31,10 @@ real input. The magnitude of a complex input is real (float32 for complex64, flo
 complex128). Spacing coordinates must be real.\n\n\
 On success nothing is printed on stdout and one summary line on stderr (none with --quiet). \
 On failure one line starting with 'ndgrad: ' is printed on stderr, no output file is left \
-behind, and the exit code is 2 for invalid arguments, 1 for anything else.",
+behind, and the exit code is 2 for invalid arguments, 1 for anything else. An output that \
+is (or links to) the input or a coordinate file is refused. SIGINT, SIGTERM and SIGHUP remove \
+the temporary output and exit with 130, 143 and 129. A big-endian float or complex input gives \
+big-endian outputs, as numpy does.",
     after_help = "Examples:\n  ndgrad gradient f.npy -o grad.npz\n  \
 ndgrad gradient f.npy -o grad.npz --spacing=0.5,@x.npy --axis=-1,0 --edge-order 2\n  \
 ndgrad gradient ct_uint16.npy -o grad.npz --dtype f32 --magnitude\n  \
@@ -268,9 +272,27 @@ fn parse_backend(name: &str) -> Result<Backend, String> {
 /// [`ndgrad::gradient`] (its message unchanged), or an output that cannot be
 /// written; no output file exists afterwards unless one existed before.
 pub fn run(args: &GradientArgs) -> Result<(), Failure> {
+    let coordinates = args.spacing.iter().filter_map(|item| match item {
+        SpacingItem::Coordinates(path) => Some((path.as_path(), "spacing coordinates")),
+        SpacingItem::Scalar(_) => None,
+    });
+    let reads: Vec<overwrite::Read<'_>> = [(args.input.as_path(), "input")]
+        .into_iter()
+        .chain(coordinates)
+        .collect();
+    overwrite::refuse_overwriting(&args.output, &reads)?;
     npz::check_destination(&args.output)?;
-    let input = npy::read(&args.input)
+    // Cleared when `run` returns, before any message is printed.
+    let progress = Progress::start(!args.quiet);
+    progress::stage(format!("reading {:?}", args.input));
+    let (input, order) = npy::read_with_order(&args.input)
         .map_err(|e| Failure::new(format!("cannot read input {:?}: {e}", args.input)))?;
+    // numpy's gradient of a float or complex input keeps its dtype, byte
+    // order included; --dtype names a dtype in the machine's order.
+    let order = match args.dtype {
+        None if input.keeps_byte_order() => order,
+        _ => ByteOrder::Little,
+    };
     let spacing = spacing(&args.spacing)?;
     let naxes = args.axis.as_ref().map_or(input.shape().len(), Vec::len);
     let has_coordinates: Vec<bool> = (0..naxes)
@@ -290,21 +312,27 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         backend: args.backend,
     };
     let shape = input.shape().to_vec();
+    progress::stage(format!(
+        "differentiating a {} array of shape {}",
+        input.dtype_name(),
+        shape_text(&shape)
+    ));
     let (names, backend, out_dtype) = match input {
-        AnyArray::F16(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::F32(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::F64(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::I8(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::U8(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::U16(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::I16(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::U32(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::I32(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::I64(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::U64(f) => differentiate_as(&f, &opts, args)?,
-        AnyArray::C64(f) => differentiate_complex(&f, &opts, args)?,
-        AnyArray::C128(f) => differentiate_complex(&f, &opts, args)?,
+        AnyArray::F16(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::F32(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::F64(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::I8(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::U8(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::U16(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::I16(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::U32(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::I32(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::I64(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::U64(f) => differentiate_as(&f, &opts, args, order)?,
+        AnyArray::C64(f) => differentiate_complex(&f, &opts, args, order)?,
+        AnyArray::C128(f) => differentiate_complex(&f, &opts, args, order)?,
     };
+    drop(progress);
     if !args.quiet {
         let names = if names.is_empty() {
             "no arrays".to_string()
@@ -352,25 +380,27 @@ fn differentiate_as<I>(
     f: &ArrayD<I>,
     opts: &GradientOptions,
     args: &GradientArgs,
+    order: ByteOrder,
 ) -> Result<Written, Failure>
 where
     I: Input,
     I::NumpyOutput: NpzElement,
 {
     match args.dtype {
-        None => differentiate_and_write::<I::NumpyOutput, I>(f, opts, args),
-        Some(OutputDtype::F32) => differentiate_and_write::<f32, I>(f, opts, args),
-        Some(OutputDtype::F64) => differentiate_and_write::<f64, I>(f, opts, args),
+        None => differentiate_and_write::<I::NumpyOutput, I>(f, opts, args, order),
+        Some(OutputDtype::F32) => differentiate_and_write::<f32, I>(f, opts, args, order),
+        Some(OutputDtype::F64) => differentiate_and_write::<f64, I>(f, opts, args, order),
     }
 }
 
 /// Differentiates `f` in `O` and writes one array per requested axis to
 /// `args.output`, named `axis{k}` with `k` non-negative, and with
-/// `--magnitude` the magnitude, named `magnitude`.
+/// `--magnitude` the magnitude, named `magnitude`, all in `order`.
 fn differentiate_and_write<O: NpzElement, I: Input>(
     f: &ArrayD<I>,
     opts: &GradientOptions,
     args: &GradientArgs,
+    order: ByteOrder,
 ) -> Result<Written, Failure> {
     // The plan resolves negative axes; building it also validates every option.
     let plan = Plan::new(f.shape(), opts)?;
@@ -385,7 +415,7 @@ fn differentiate_and_write<O: NpzElement, I: Input>(
     } else {
         None
     };
-    let names = write(args, &plan, &components, magnitude.as_ref())?;
+    let names = write(args, &plan, &components, magnitude.as_ref(), order)?;
     Ok((names, gradients.backend, O::NUMPY_NAME))
 }
 
@@ -395,10 +425,11 @@ fn differentiate_complex<T>(
     f: &ArrayD<Complex<T>>,
     opts: &GradientOptions,
     args: &GradientArgs,
+    order: ByteOrder,
 ) -> Result<Written, Failure>
 where
-    T: ndgrad::complex::Part + WritableElement,
-    Complex<T>: Scalar<Gradient = Complex<T>, Magnitude = T> + WritableElement,
+    T: ndgrad::complex::Part + SwapBytes,
+    Complex<T>: Scalar<Gradient = Complex<T>, Magnitude = T> + SwapBytes,
 {
     if let Some(dtype) = args.dtype {
         let dtype = match dtype {
@@ -419,18 +450,19 @@ where
     } else {
         None
     };
-    let names = write(args, &plan, &gradients.arrays, magnitude.as_ref())?;
+    let names = write(args, &plan, &gradients.arrays, magnitude.as_ref(), order)?;
     Ok((names, gradients.backend, Complex::<T>::NUMPY_NAME))
 }
 
 /// Writes one array per requested axis to `args.output`, named `axis{k}`
-/// with `k` non-negative, and the magnitude, if any, named `magnitude`.
-/// Returns the names written.
+/// with `k` non-negative, and the magnitude, if any, named `magnitude`, all
+/// in `order`. Returns the names written.
 fn write<C: NpzArray, M: NpzArray>(
     args: &GradientArgs,
     plan: &Plan,
     components: &[C],
     magnitude: Option<&M>,
+    order: ByteOrder,
 ) -> Result<Vec<String>, Failure> {
     let mut named: Vec<(String, &dyn NpzArray)> = plan
         .axes
@@ -441,6 +473,7 @@ fn write<C: NpzArray, M: NpzArray>(
     if let Some(m) = magnitude {
         named.push(("magnitude".to_string(), m));
     }
-    npz::write_atomically(&args.output, &named)?;
+    progress::stage(format!("writing {:?}", args.output));
+    npz::write_atomically_in(&args.output, &named, order)?;
     Ok(named.into_iter().map(|(name, _)| name).collect())
 }

@@ -5,16 +5,21 @@
 //! reports.
 //!
 //! Exit codes: 0 on success (and for `--help`/`--version`), 2 for invalid
-//! arguments (as clap does), 1 for every other failure. A failure prints
-//! exactly one line on stderr, starting with `ndgrad: `.
+//! arguments (as clap does), 1 for every other failure, and 128 + the
+//! signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129) ends a
+//! run, after its temporary files are removed (see `cleanup`). A failure
+//! prints exactly one line on stderr, starting with `ndgrad: `.
 
 mod array;
 mod bench;
+mod cleanup;
 mod failure;
 mod gradient;
 mod info;
 mod npy;
 mod npz;
+mod overwrite;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -47,6 +52,10 @@ const USAGE_EXIT_CODE: u8 = 2;
 /// Parses the command line, runs the subcommand, reports a failure on one line.
 fn main() -> ExitCode {
     quiet_headless_vulkan();
+    if let Err(error) = cleanup::install() {
+        eprintln!("ndgrad: cannot install the handlers of SIGINT, SIGTERM and SIGHUP: {error}");
+        return ExitCode::FAILURE;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),

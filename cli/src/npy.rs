@@ -21,7 +21,7 @@ use std::path::Path;
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 pub use crate::array::shape_text;
-use crate::array::AnyArray;
+use crate::array::{AnyArray, ByteOrder};
 use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
 use ndarray_npy::{ReadDataError, ReadableElement};
 use ndgrad::{f16, Complex};
@@ -37,6 +37,11 @@ pub enum NpyError {
     /// The file does not start with `\x93NUMPY`.
     #[error("not a .npy file: it does not start with numpy's magic string \\x93NUMPY")]
     BadMagic,
+    /// The file is a zip archive: an `.npz` (what `numpy.savez` writes).
+    #[error(
+        ".npz input is not supported: ndgrad reads one array from a .npy file; save the array to differentiate with numpy.save (np.save('f.npy', np.load('IN.npz')['NAME']))"
+    )]
+    Npz,
     /// A format version (major, minor) other than 1.0, 2.0 or 3.0.
     #[error("unsupported .npy format version {0}.{1} (versions 1.0, 2.0 and 3.0 are read)")]
     Version(u8, u8),
@@ -46,6 +51,19 @@ pub enum NpyError {
     /// The header is not the dict numpy writes.
     #[error("malformed .npy header: {0}")]
     Header(String),
+    /// The header's `shape` is not a tuple of non-negative integers that
+    /// fit in a `usize`: the value as written, and the first item that is
+    /// not one (if the value is a tuple).
+    #[error(
+        "malformed .npy header: the shape {0} is not a tuple of non-negative integers{why}",
+        why = .1.as_ref().map_or(String::new(), |item| format!(" ({})", why_not_an_extent(item)))
+    )]
+    Shape(String, Option<String>),
+    /// A header longer than any array needs: the length its preamble claims.
+    #[error(
+        "malformed .npy header: it claims to be {0} bytes long, more than any array's header needs (at most 1 MiB is read)"
+    )]
+    HeaderTooLong(u64),
     /// A dtype ndgrad does not read: numpy's name, and the header's `descr`.
     #[error(
         "unsupported dtype {0} ('{1}'): ndgrad reads float16, float32, float64, complex64, complex128 and integer arrays"
@@ -66,6 +84,12 @@ pub enum NpyError {
     /// The shape's byte size does not fit in memory addresses: shape, dtype.
     #[error("the shape {0} of {1} is too large to address")]
     TooLarge(String, &'static str),
+    /// A pipe's data could not be held in memory: dtype, shape, bytes
+    /// needed, bytes read before memory ran out.
+    #[error(
+        "a {0} array of shape {1} needs {2} bytes: more than can be held in memory (memory ran out after {3} bytes had been read)"
+    )]
+    OutOfMemory(&'static str, String, u64, u64),
     /// Fewer data bytes than the header promises: dtype, shape, bytes needed, bytes present.
     #[error(
         "truncated data: a {0} array of shape {1} needs {2} bytes, but only {3} follow the header"
@@ -75,6 +99,10 @@ pub enum NpyError {
     #[error("cannot read rows {0:?} of the outermost axis: {1}")]
     Slab(Range<usize>, &'static str),
 }
+
+/// The longest header read: numpy writes a few hundred bytes, and refuses to
+/// read more than 10000 by default.
+const MAX_HEADER_LEN: u64 = 1 << 20;
 
 /// Reads a dtype's elements into an [`AnyArray`].
 type Decode = fn(Decoder<'_>) -> Result<AnyArray, NpyError>;
@@ -109,6 +137,7 @@ const SCALARS: [(&str, usize, &str, Decode); 13] = [
 #[derive(Debug, Clone)]
 struct Dtype {
     size: usize,
+    order: ByteOrder,
     name: &'static str,
     descr: Value,
     decode: Decode,
@@ -143,6 +172,11 @@ fn parse_descr(value: &Value) -> Result<Dtype, NpyError> {
     let descr = Value::String(format!("{order}{read_as}"));
     Ok(Dtype {
         size,
+        order: if order == '>' {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        },
         name,
         descr,
         decode,
@@ -179,6 +213,17 @@ fn refused_name(code: &str) -> String {
 /// As [`NpyFile::open`] and [`NpyFile::read`].
 pub fn read(path: &Path) -> Result<AnyArray, NpyError> {
     NpyFile::open(path)?.read()
+}
+
+/// [`read`], and the byte order the file stores its elements in.
+///
+/// # Errors
+///
+/// As [`read`].
+pub fn read_with_order(path: &Path) -> Result<(AnyArray, ByteOrder), NpyError> {
+    let file = NpyFile::open(path)?;
+    let order = file.dtype.order;
+    Ok((file.read()?, order))
 }
 
 /// [`read`], then converts to `f64` whatever real type was stored (for
@@ -218,12 +263,19 @@ impl NpyFile {
         // Only a regular file has a length to check the header against.
         let file_len = metadata.is_file().then_some(metadata.len());
         let mut reader = BufReader::new(file);
+        let start = reader.fill_buf()?;
+        // A zip archive's local file header, or an empty archive's end record.
+        if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
+            return Err(NpyError::Npz);
+        }
         // ndarray-npy allocates the header length a 2.0 or 3.0 preamble claims (up to 4 GiB).
-        if let (Some(len), [0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, 0, a, b, c, d, ..]) =
-            (file_len, reader.fill_buf()?)
-        {
-            if 12 + u64::from(u32::from_le_bytes([*a, *b, *c, *d])) > len {
+        if let [0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, 0, a, b, c, d, ..] = start {
+            let header_len = u64::from(u32::from_le_bytes([*a, *b, *c, *d]));
+            if file_len.is_some_and(|len| 12 + header_len > len) {
                 return Err(NpyError::TruncatedHeader);
+            }
+            if header_len > MAX_HEADER_LEN {
+                return Err(NpyError::HeaderTooLong(header_len));
             }
         }
         let header = Header::from_reader(&mut reader).map_err(|e| header_error(e, file_len))?;
@@ -278,11 +330,36 @@ impl NpyFile {
         if self.data_len.is_some() {
             return decode(&mut self.reader, &self.dtype, &self.shape, self.fortran);
         }
-        // A pipe has no length to check up front: take what arrives, then check.
-        let (mut data, expected) = (Vec::new(), self.expected());
-        (&mut self.reader).take(expected).read_to_end(&mut data)?;
-        self.check_length(Some(data.len() as u64))?;
-        decode(&mut data.as_slice(), &self.dtype, &self.shape, self.fortran)
+        // A pipe has no length to check up front: take what arrives, in
+        // chunks each allocated only once the previous one is full, then check.
+        let expected = self.expected();
+        let out_of_memory =
+            |read| NpyError::OutOfMemory(self.dtype.name, shape_text(&self.shape), expected, read);
+        let (mut chunks, mut read) = (Vec::new(), 0u64);
+        while read < expected {
+            let want = (expected - read).min(PIPE_CHUNK);
+            let mut chunk = Vec::new();
+            chunk
+                .try_reserve_exact(want as usize)
+                .map_err(|_| out_of_memory(read))?;
+            let got = (&mut self.reader).take(want).read_to_end(&mut chunk)? as u64;
+            read += got;
+            chunks.push(chunk);
+            if got < want {
+                break;
+            }
+        }
+        self.check_length(Some(read))?;
+        // The decoder allocates the whole array at once: make sure it can.
+        Vec::<u8>::new()
+            .try_reserve_exact(expected as usize)
+            .map_err(|_| out_of_memory(read))?;
+        let mut data = Chunks {
+            chunks,
+            next: 0,
+            pos: 0,
+        };
+        decode(&mut data, &self.dtype, &self.shape, self.fortran)
     }
 
     /// Reads `rows` of the outermost axis alone, seeking past the rest: an
@@ -311,6 +388,35 @@ impl NpyFile {
     }
 }
 
+/// The most bytes of a pipe read into one buffer: a header promising more
+/// than the pipe holds allocates at most this much more than it delivers.
+const PIPE_CHUNK: u64 = 64 << 20;
+
+/// A reader over buffers read one after another, each freed once read.
+struct Chunks {
+    chunks: Vec<Vec<u8>>,
+    /// The buffer being read, and the position in it.
+    next: usize,
+    pos: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(chunk) = self.chunks.get_mut(self.next) {
+            let rest = &chunk[self.pos..];
+            if !rest.is_empty() {
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            *chunk = Vec::new();
+            (self.next, self.pos) = (self.next + 1, 0);
+        }
+        Ok(0)
+    }
+}
+
 /// The one-line [`NpyError`] for a header ndarray-npy refused.
 fn header_error(error: ReadHeaderError, file_len: Option<u64>) -> NpyError {
     use ParseHeaderError as P;
@@ -333,10 +439,46 @@ fn header_error(error: ReadHeaderError, file_len: Option<u64>) -> NpyError {
         P::MissingKey(key) if key == "shaper" => bad("the key 'shape' is missing".into()),
         P::MissingKey(key) => bad(format!("the key '{key}' is missing")),
         P::UnknownKey(key) => bad(format!("unexpected key {key}")),
+        P::IllegalValue { key, value } if key == "shape" => {
+            // The first item that is not a usize: not an integer, negative, or too large.
+            let item = match &value {
+                Value::Tuple(items) => items
+                    .iter()
+                    .map(literal)
+                    .find(|item| item.parse::<usize>().is_err()),
+                _ => None,
+            };
+            NpyError::Shape(literal(&value), item)
+        }
         P::IllegalValue { key, value } => bad(format!("'{key}' cannot be {value}")),
         P::MetaNotDict(_) => bad("the header is not a dict".into()),
         P::DictParse(_) => bad("the header is not a Python literal".into()),
         other => bad(other.to_string()),
+    }
+}
+
+/// A header value as Python writes it (py_literal writes `2.5` as `2.5e0`).
+fn literal(value: &Value) -> String {
+    match value {
+        Value::Float(f) => format!("{f:?}"),
+        Value::Tuple(items) if items.len() == 1 => format!("({},)", literal(&items[0])),
+        Value::Tuple(items) => {
+            let items: Vec<String> = items.iter().map(literal).collect();
+            format!("({})", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Why a shape item (as written in the header) is not an extent.
+fn why_not_an_extent(item: &str) -> String {
+    let digits = item.strip_prefix('-').unwrap_or(item);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{item} is not an integer")
+    } else if item.starts_with('-') {
+        format!("{item} is negative")
+    } else {
+        format!("{item} is too large")
     }
 }
 

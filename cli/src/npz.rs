@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
 use ndarray_npy::{NpzWriter, WritableElement, WriteDataError, WriteNpzError};
-use ndgrad::f16;
+use ndgrad::{f16, Complex};
+
+pub use crate::array::ByteOrder;
+use crate::cleanup::{self, Tracked};
 
 /// An output element type, and what it is stored as in a `.npz`.
 pub trait NpzElement: ndgrad::Element {
     /// The type ndarray-npy writes.
-    type Stored: WritableElement;
+    type Stored: SwapBytes;
     /// `array` in the stored type (the same values).
     fn stored(array: ArrayD<Self>) -> ArrayD<Self::Stored>;
 }
@@ -69,13 +72,101 @@ type Archive<'f> = NpzWriter<BufWriter<&'f std::fs::File>>;
 /// An array the `.npz` writer can store, whatever its element type: a
 /// complex gradient and its real magnitude go into one archive.
 pub trait NpzArray {
-    /// Adds the array to `npz` under `name`.
-    fn add_to(&self, name: &str, npz: &mut Archive<'_>) -> Result<(), WriteNpzError>;
+    /// Adds the array to `npz` under `name`, its elements in `order`.
+    fn add_to(
+        &self,
+        name: &str,
+        order: ByteOrder,
+        npz: &mut Archive<'_>,
+    ) -> Result<(), WriteNpzError>;
 }
 
-impl<T: WritableElement> NpzArray for ArrayD<T> {
-    fn add_to(&self, name: &str, npz: &mut Archive<'_>) -> Result<(), WriteNpzError> {
-        npz.add_array(name, self)
+impl<T: SwapBytes> NpzArray for ArrayD<T> {
+    fn add_to(
+        &self,
+        name: &str,
+        order: ByteOrder,
+        npz: &mut Archive<'_>,
+    ) -> Result<(), WriteNpzError> {
+        match order {
+            ByteOrder::Little => npz.add_array(name, self),
+            // A copy, one array at a time: big-endian outputs are rare.
+            ByteOrder::Big => npz.add_array(name, &self.mapv(BigEndian)),
+        }
+    }
+}
+
+/// An element type that can also be stored big-endian (`'>f4'`, ...), as
+/// numpy keeps a big-endian input's byte order in its gradient.
+pub trait SwapBytes: WritableElement + Copy {
+    /// numpy's big-endian type descriptor.
+    const BIG_ENDIAN: &'static str;
+    /// Appends the element's bytes, big-endian, to `out`.
+    fn extend_big_endian(&self, out: &mut Vec<u8>);
+}
+
+impl SwapBytes for f32 {
+    const BIG_ENDIAN: &'static str = ">f4";
+    fn extend_big_endian(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_be_bytes());
+    }
+}
+
+impl SwapBytes for f64 {
+    const BIG_ENDIAN: &'static str = ">f8";
+    fn extend_big_endian(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_be_bytes());
+    }
+}
+
+impl SwapBytes for NpyF16 {
+    const BIG_ENDIAN: &'static str = ">f2";
+    fn extend_big_endian(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_bits().to_be_bytes());
+    }
+}
+
+impl SwapBytes for Complex<f32> {
+    const BIG_ENDIAN: &'static str = ">c8";
+    fn extend_big_endian(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.re.to_be_bytes());
+        out.extend_from_slice(&self.im.to_be_bytes());
+    }
+}
+
+impl SwapBytes for Complex<f64> {
+    const BIG_ENDIAN: &'static str = ">c16";
+    fn extend_big_endian(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.re.to_be_bytes());
+        out.extend_from_slice(&self.im.to_be_bytes());
+    }
+}
+
+/// An element written big-endian.
+#[derive(Debug, Clone, Copy)]
+pub struct BigEndian<T>(pub T);
+
+impl<T: SwapBytes> WritableElement for BigEndian<T> {
+    fn type_descriptor() -> py_literal::Value {
+        py_literal::Value::String(T::BIG_ENDIAN.into())
+    }
+
+    fn write<W: Write>(&self, mut writer: W) -> Result<(), WriteDataError> {
+        let mut bytes = Vec::with_capacity(16);
+        self.0.extend_big_endian(&mut bytes);
+        writer.write_all(&bytes)?;
+        Ok(())
+    }
+
+    fn write_slice<W: Write>(slice: &[Self], mut writer: W) -> Result<(), WriteDataError> {
+        // A bounded buffer, whatever the slice's length.
+        let mut bytes = Vec::new();
+        for chunk in slice.chunks(1 << 16) {
+            bytes.clear();
+            chunk.iter().for_each(|v| v.0.extend_big_endian(&mut bytes));
+            writer.write_all(&bytes)?;
+        }
+        Ok(())
     }
 }
 
@@ -102,14 +193,20 @@ fn parent_dir(path: &Path) -> &Path {
 ///
 /// # Errors
 ///
-/// A [`WriteError`] saying which of the two is not so.
+/// A [`WriteError`] saying which of the two is not so: the directory is
+/// missing, or is a file, or `path` is a directory.
 pub fn check_destination(path: &Path) -> Result<(), WriteError> {
     let fail = |reason: &str| WriteError {
         path: path.to_path_buf(),
         reason: reason.into(),
     };
-    if !parent_dir(path).is_dir() {
-        return Err(fail("its directory does not exist"));
+    let parent = parent_dir(path);
+    if !parent.is_dir() {
+        return Err(if parent.exists() {
+            fail(&format!("{parent:?} is not a directory"))
+        } else {
+            fail("its directory does not exist")
+        });
     }
     if path.is_dir() {
         return Err(fail("it is a directory"));
@@ -123,9 +220,31 @@ pub fn check_destination(path: &Path) -> Result<(), WriteError> {
 ///
 /// # Errors
 ///
-/// A [`WriteError`] when the temporary file cannot be created or written, or
-/// cannot be renamed to `path`; the temporary file is removed in every case.
+/// As [`write_atomically_in`].
+#[allow(dead_code, reason = "the little-endian form of write_atomically_in")]
 pub fn write_atomically(path: &Path, arrays: &[(String, &dyn NpzArray)]) -> Result<(), WriteError> {
+    write_atomically_in(path, arrays, ByteOrder::Little)
+}
+
+/// A temporary file beside the output, registered for removal on a signal.
+/// Its fields drop in order: the file is deleted before it is unregistered.
+struct Temporary {
+    file: tempfile::NamedTempFile,
+    _tracked: Tracked,
+}
+
+/// [`write_atomically`], the elements in `order`.
+///
+/// # Errors
+///
+/// A [`WriteError`] when the temporary file cannot be created or written, or
+/// cannot be renamed to `path`; the temporary file is removed in every case,
+/// also when SIGINT, SIGTERM or SIGHUP ends the process (see [`cleanup`]).
+pub fn write_atomically_in(
+    path: &Path,
+    arrays: &[(String, &dyn NpzArray)],
+    order: ByteOrder,
+) -> Result<(), WriteError> {
     let fail = |reason: String| WriteError {
         path: path.to_path_buf(),
         reason,
@@ -136,20 +255,32 @@ pub fn write_atomically(path: &Path, arrays: &[(String, &dyn NpzArray)]) -> Resu
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     // Dropping `temp` on any early return deletes the temporary file.
-    let temp = builder
-        .tempfile_in(parent_dir(path))
-        .map_err(|e| fail(format!("cannot create a temporary file beside it: {e}")))?;
-    let mut npz = NpzWriter::new(BufWriter::new(temp.as_file()));
+    let (file, tracked) = cleanup::track_new(|| {
+        let file = builder.tempfile_in(parent_dir(path))?;
+        let temp_path = file.path().to_path_buf();
+        Ok::<_, std::io::Error>((file, temp_path))
+    })
+    .map_err(|e| fail(format!("cannot create a temporary file beside it: {e}")))?;
+    let temp = Temporary {
+        file,
+        _tracked: tracked,
+    };
+    let mut npz = NpzWriter::new(BufWriter::new(temp.file.as_file()));
     for (name, array) in arrays {
         array
-            .add_to(name, &mut npz)
+            .add_to(name, order, &mut npz)
             .map_err(|e| fail(e.to_string()))?;
     }
     npz.finish()
         .map_err(|e| fail(e.to_string()))?
         .flush()
         .map_err(|e| fail(e.to_string()))?;
-    temp.as_file().sync_all().map_err(|e| fail(e.to_string()))?;
-    temp.persist(path).map_err(|e| fail(e.error.to_string()))?;
+    temp.file
+        .as_file()
+        .sync_all()
+        .map_err(|e| fail(e.to_string()))?;
+    temp.file
+        .persist(path)
+        .map_err(|e| fail(e.error.to_string()))?;
     Ok(())
 }

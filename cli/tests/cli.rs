@@ -4,6 +4,7 @@
 //! failure is checked: exit code, one line on stderr, no file left behind.
 
 mod common;
+mod safety;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -873,7 +874,7 @@ fn wrong_spacing_count_fails_cleanly() {
         &run_on(&scratch, &["--spacing=1,2", "--axis=1"]),
         &scratch,
         1,
-        "2 spacing items were given for 1 requested axes",
+        "2 spacing items were given for 1 requested axis:",
     );
 }
 

@@ -8,6 +8,11 @@ use serde::Serialize;
 
 /// Options of `ndgrad bench`. Any option given narrows the default suite to it.
 #[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "Environment:\n  \
+NDGRAD_PYTHON  the Python interpreter that times numpy, cupy and torch (default: python3); \
+a peer whose module it cannot import is skipped with a note in the header\n\n\
+Rows are printed as each case finishes, also into a pipe or a file; a progress bar is drawn \
+on stderr when it is a terminal.")]
 pub struct BenchArgs {
     /// Array shape, e.g. `512,512,512` (default: a 1-D signal, a 2-D image and a 3-D volume).
     #[arg(long, value_delimiter = ',')]
@@ -104,12 +109,13 @@ pub enum BenchBackend {
     Cpu,
     /// ndgrad's reference backend.
     Reference,
-    /// `numpy.gradient` through `python3` (skipped with a note when absent).
+    /// `numpy.gradient` through `$NDGRAD_PYTHON`, by default `python3`
+    /// (skipped with a note when absent).
     Numpy,
-    /// `cupy.gradient` through `python3`, device-resident (skipped with a
+    /// `cupy.gradient` through `$NDGRAD_PYTHON`, device-resident (skipped with a
     /// note when cupy or a CUDA device is absent).
     Cupy,
-    /// `torch.gradient` through `python3`, device-resident on CUDA (on the
+    /// `torch.gradient` through `$NDGRAD_PYTHON`, device-resident on CUDA (on the
     /// CPU when torch has no GPU; skipped with a note when torch is absent).
     Torch,
 }

@@ -67,10 +67,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     };
 
     let gpu_ok = table::print_header(&peers, &cpu) && args.backends.contains(&BenchBackend::Gpu);
-    let progress = indicatif::ProgressBar::new(cases.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-            .map_err(|e| e.to_string())?,
-    );
+    let progress = progress_bar(cases.len())?;
+    let mut table = table::Table::start(cases.iter().map(Case::label));
     let mut rows = Vec::new();
     let mut mismatches = 0;
     for case in &cases {
@@ -83,11 +81,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             .iter()
             .filter(|r| r.note.starts_with("MISMATCH"))
             .count();
+        // A case's rows are final once its ratios are: print them now.
+        progress.suspend(|| table.print_rows(&case_rows));
         rows.extend(case_rows);
         progress.inc(1);
     }
     progress.finish_and_clear();
-    table::print_table(&rows);
 
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
@@ -99,6 +98,20 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A bar counting the cases on stderr, drawn only when stderr is a terminal.
+fn progress_bar(cases: usize) -> Result<indicatif::ProgressBar, String> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return Ok(indicatif::ProgressBar::hidden());
+    }
+    let style =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} cases  {elapsed}  {msg}")
+            .map_err(|e| e.to_string())?;
+    let bar = indicatif::ProgressBar::new(cases as u64).with_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Ok(bar)
 }
 
 /// The rows of one case: the reference, the CPU (fresh outputs and reused

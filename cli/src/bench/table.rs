@@ -22,7 +22,10 @@ pub(super) fn print_header(
     for (peer, found) in peers {
         match found {
             Ok(p) => println!("{}: {} via {}", peer.module(), p.version, p.python),
-            Err(e) => println!("{}: skipped ({e})", peer.module()),
+            Err(e) => println!(
+                "{}: skipped ({e}; set NDGRAD_PYTHON to a Python that has {0})",
+                peer.module()
+            ),
         }
     }
     let (gpu_line, gpu_ok) = adapter::header();
@@ -48,27 +51,60 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-/// Prints the rows as an aligned table, a blank line between cases.
-pub(super) fn print_table(rows: &[Row]) {
-    let header = [
-        "case",
-        "backend",
-        "median time",
-        "min",
-        "max",
-        "Melem/s",
-        "eff. GB/s",
-        "vs CPU",
-        "vs numpy",
-        "max error",
-        "notes",
-    ];
-    let cells: Vec<[String; 11]> = rows
-        .iter()
-        .map(|r| {
+/// The table's column names.
+const HEADER: [&str; 11] = [
+    "case",
+    "backend",
+    "median time",
+    "min",
+    "max",
+    "Melem/s",
+    "eff. GB/s",
+    "vs CPU",
+    "vs numpy",
+    "max error",
+    "notes",
+];
+
+/// The narrowest each column is drawn, so that rows printed one case at a
+/// time line up: wide enough for the header, the longest backend name
+/// (`gpu per-axis kernel`, `cpu into accuracy 4`) and the usual numbers
+/// (`999.99 ms`, `12345.6`, `123.45x`, `1.2e-16`). A wider cell widens its
+/// own line only.
+const MIN_WIDTHS: [usize; 11] = [4, 22, 11, 9, 9, 8, 9, 8, 8, 9, 0];
+
+/// The table, printed one case at a time as each case finishes, so that a
+/// long run shows its rows as they come, on a terminal or into a pipe.
+pub(super) struct Table {
+    widths: [usize; 11],
+    last_case: Option<String>,
+}
+
+impl Table {
+    /// Prints the column names, the case column as wide as the longest of
+    /// `labels`.
+    pub(super) fn start(labels: impl Iterator<Item = String>) -> Table {
+        let mut widths = MIN_WIDTHS;
+        widths[0] = labels
+            .map(|l| l.chars().count())
+            .fold(widths[0], usize::max);
+        let table = Table {
+            widths,
+            last_case: None,
+        };
+        table.print_line(&HEADER.map(String::from));
+        flush();
+        table
+    }
+
+    /// Prints the rows of a case (a blank line before a new case) and
+    /// flushes stdout, which is line-buffered on a terminal and block-buffered
+    /// nowhere, but flushed here so no row waits.
+    pub(super) fn print_rows(&mut self, rows: &[Row]) {
+        for r in rows {
             let num =
                 |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
-            [
+            let cells = [
                 r.case.clone(),
                 r.backend.clone(),
                 r.median_s.map_or("-".into(), format_time),
@@ -80,18 +116,20 @@ pub(super) fn print_table(rows: &[Row]) {
                 r.vs_numpy.map_or("-".into(), |v| format!("{v:.2}x")),
                 r.max_error.map_or("-".into(), |v| format!("{v:.1e}")),
                 r.note.clone(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            ];
+            if self.last_case.as_ref().is_some_and(|c| *c != r.case) {
+                println!();
+            }
+            self.last_case = Some(r.case.clone());
+            self.print_line(&cells);
         }
+        flush();
     }
-    let line = |row: &[String]| {
+
+    /// One line of cells: the names left-aligned, the numbers right-aligned.
+    fn print_line(&self, row: &[String; 11]) {
         let mut s = String::new();
-        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+        for (i, (c, w)) in row.iter().zip(self.widths).enumerate() {
             if i > 1 && i < row.len() - 1 {
                 s.push_str(&format!("{c:>w$}  "));
             } else {
@@ -99,16 +137,12 @@ pub(super) fn print_table(rows: &[Row]) {
             }
         }
         println!("{}", s.trim_end());
-    };
-    line(&header.map(String::from));
-    let mut last_case = None;
-    for (row, r) in cells.iter().zip(rows) {
-        if last_case.is_some() && last_case != Some(&r.case) {
-            println!();
-        }
-        last_case = Some(&r.case);
-        line(row);
     }
+}
+
+/// Flushes stdout; a reader that went away is not worth a message.
+fn flush() {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
 }
 
 /// A time in s, ms or µs, whichever reads best.

@@ -216,6 +216,31 @@ fn checks_the_promised_size_against_the_file_before_allocating() {
     let mut bytes = b"\x93NUMPY\x02\x00\xff\xff\xff\xff{".to_vec();
     bytes.extend_from_slice(&[b' '; 100]);
     assert_eq!(message(&bytes), "truncated file: it ends inside its header");
+    // A file long enough for a 2 MiB header is refused all the same.
+    let mut bytes = b"\x93NUMPY\x02\x00\x00\x00\x20\x00{".to_vec();
+    bytes.resize(12 + (2 << 20), b' ');
+    assert!(message(&bytes).contains("it claims to be 2097152 bytes long"));
+}
+
+#[test]
+fn an_npz_archive_is_named_as_such() {
+    for start in [&b"PK\x03\x04rest of a zip"[..], b"PK\x05\x06\0\0\0\0"] {
+        assert!(message(start).starts_with(".npz input is not supported"));
+    }
+}
+
+#[test]
+fn the_chunks_of_a_pipe_read_back_in_order() {
+    let mut chunks = Chunks {
+        chunks: vec![vec![1, 2, 3], vec![], vec![4], vec![5, 6]],
+        next: 0,
+        pos: 0,
+    };
+    let mut first = [0; 2];
+    chunks.read_exact(&mut first).unwrap();
+    let mut rest = Vec::new();
+    chunks.read_to_end(&mut rest).unwrap();
+    assert_eq!((first.to_vec(), rest), (vec![1, 2], vec![3, 4, 5, 6]));
 }
 
 #[test]
@@ -235,11 +260,11 @@ fn refuses_bad_headers_and_names_refused_dtypes() {
         ),
         (
             "{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }",
-            "'shape' cannot be (-3,)",
+            "the shape (-3,) is not a tuple of non-negative integers (-3 is negative)",
         ),
         (
             "{'descr': '<f8', 'fortran_order': False, 'shape': [3], }",
-            "'shape' cannot be [3]",
+            "the shape [3] is not a tuple of non-negative integers",
         ),
         (&(dict("<f8", "(3,)") + "'x': 1}"), "not a Python literal"),
         (

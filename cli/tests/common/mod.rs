@@ -52,13 +52,23 @@ impl Scratch {
 
     /// The names of the files in `out/`, sorted.
     pub fn outputs(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.dir.path().join("out"))
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        names_in(&self.dir.path().join("out"))
     }
+
+    /// The names of the files at the root (`out` among them), sorted.
+    pub fn inputs(&self) -> Vec<String> {
+        names_in(self.dir.path())
+    }
+}
+
+/// The names of the entries of `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Runs the built binary with `args`.
