@@ -73,24 +73,26 @@ macro_rules! complex_scalar {
 
             fn gradients<S, D>(
                 f: &ArrayBase<S, D>,
-                opts: &GradientOptions,
+                plan: &Plan,
+                backend: Backend,
             ) -> Result<Gradients<Self::Gradient, D>>
             where
                 S: Data<Elem = Self>,
                 D: Dimension,
             {
-                gradients(f, opts)
+                gradients(f, plan, backend)
             }
 
             fn magnitude<S, D>(
                 f: &ArrayBase<S, D>,
-                opts: &GradientOptions,
+                plan: &Plan,
+                backend: Backend,
             ) -> Result<Array<Self::Magnitude, D>>
             where
                 S: Data<Elem = Self>,
                 D: Dimension,
             {
-                magnitude(f, opts).map(|(m, _)| m)
+                magnitude(f, plan, backend).map(|(m, _)| m)
             }
         }
     };
@@ -129,7 +131,7 @@ where
 {
     let plan = Plan::new(z.shape(), opts)?;
     outputs::check(&plan, z.shape(), Request::Components, out)?;
-    let (parts, backend) = real_plan::<T>(&plan, opts)?;
+    let (parts, backend) = real_plan::<T>(&plan, opts.backend)?;
     let mut out: Vec<ArrayViewMut<'_, T, IxDyn>> = out
         .iter_mut()
         .map(|o| real_view_mut(o.view_mut()))
@@ -177,23 +179,23 @@ where
         Request::Magnitude,
         std::slice::from_ref(&out),
     )?;
-    let (m, backend) = magnitude(z, opts)?;
+    let (m, backend) = magnitude(z, &plan, opts.backend)?;
     out.assign(&m);
     Ok(backend)
 }
 
-/// Every requested component of complex `z`, on the backend `opts` asks for.
+/// Every component `plan` requests of complex `z`, on the backend asked for.
 fn gradients<T, S, D>(
     z: &ArrayBase<S, D>,
-    opts: &GradientOptions,
+    plan: &Plan,
+    backend: Backend,
 ) -> Result<Gradients<Complex<T>, D>>
 where
     T: Part,
     S: Data<Elem = Complex<T>>,
     D: Dimension,
 {
-    let plan = Plan::new(z.shape(), opts)?;
-    let (parts, backend) = real_plan::<T>(&plan, opts)?;
+    let (parts, backend) = real_plan::<T>(plan, backend)?;
     let view = real_view(z.view());
     let arrays = dispatch::run::<T, T, _, IxDyn>(backend, &parts, &view, Request::Components)?
         .into_iter()
@@ -206,20 +208,24 @@ where
 }
 
 /// The real magnitude of complex `z`'s gradient, and the backend that ran.
-fn magnitude<T, S, D>(z: &ArrayBase<S, D>, opts: &GradientOptions) -> Result<(Array<T, D>, Backend)>
+fn magnitude<T, S, D>(
+    z: &ArrayBase<S, D>,
+    plan: &Plan,
+    backend: Backend,
+) -> Result<(Array<T, D>, Backend)>
 where
     T: Part,
     S: Data<Elem = Complex<T>>,
     D: Dimension,
 {
-    let g = gradients(z, opts)?;
+    let g = gradients(z, plan, backend)?;
     let components: Vec<&[Complex<T>]> = g
         .arrays
         .iter()
         .map(|a| a.as_slice().expect("fresh results are in standard layout"))
         .collect();
     let zero = T::from_f64(0.0);
-    let mut m = vec![zero; z.len()];
+    let mut m: Vec<T> = crate::outputs::zeroed(z.len(), "a complex magnitude")?;
     const CHUNK: usize = 1 << 14;
     m.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
         for (j, out) in chunk.iter_mut().enumerate() {
@@ -239,9 +245,9 @@ where
 
 /// The plan of the real view of a complex array planned as `plan`, and
 /// the backend that runs it for parts of type `T`.
-fn real_plan<T: Part>(plan: &Plan, opts: &GradientOptions) -> Result<(Plan, Backend)> {
+fn real_plan<T: Part>(plan: &Plan, requested: Backend) -> Result<(Plan, Backend)> {
     let parts = plan.with_parts(2);
-    let backend = dispatch::choose_backend::<T>(opts.backend, &parts)?;
+    let backend = dispatch::choose_backend::<T>(requested, &parts)?;
     Ok((parts, backend))
 }
 

@@ -32,10 +32,10 @@ where
         })),
         // The CPU reads any input type and layout in place, converting
         // rows as it loads them, and fuses the magnitude into its pass.
-        Backend::Cpu => Ok(match request {
-            Request::Components => cpu::gradient(plan, f.view()),
-            Request::Magnitude => vec![cpu::magnitude(plan, f.view())],
-        }),
+        Backend::Cpu => match request {
+            Request::Components => cpu::try_gradient(plan, f.view()),
+            Request::Magnitude => Ok(vec![cpu::try_magnitude(plan, f.view())?]),
+        },
         // The GPU uploads a strided input slab by slab, copying each into C
         // order on its way to the device, never the whole array at once.
         Backend::Gpu => {

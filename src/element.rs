@@ -7,8 +7,8 @@ use ndarray::{Array, ArrayBase, Data, Dimension};
 use std::ops::{Add, Div, Mul, Sub};
 
 use crate::error::Result;
-use crate::options::GradientOptions;
-use crate::plan::Request;
+use crate::options::Backend;
+use crate::plan::{Plan, Request};
 use crate::Gradients;
 
 pub use half::f16;
@@ -198,7 +198,8 @@ pub trait Scalar: sealed::Sealed + bytemuck::Pod + Send + Sync + Debug + 'static
     #[doc(hidden)]
     fn gradients<S, D>(
         f: &ArrayBase<S, D>,
-        opts: &GradientOptions,
+        plan: &Plan,
+        backend: Backend,
     ) -> Result<Gradients<Self::Gradient, D>>
     where
         S: Data<Elem = Self>,
@@ -208,7 +209,8 @@ pub trait Scalar: sealed::Sealed + bytemuck::Pod + Send + Sync + Debug + 'static
     #[doc(hidden)]
     fn magnitude<S, D>(
         f: &ArrayBase<S, D>,
-        opts: &GradientOptions,
+        plan: &Plan,
+        backend: Backend,
     ) -> Result<Array<Self::Magnitude, D>>
     where
         S: Data<Elem = Self>,
@@ -226,24 +228,26 @@ macro_rules! real_scalar {
 
             fn gradients<S, D>(
                 f: &ArrayBase<S, D>,
-                opts: &GradientOptions,
+                plan: &Plan,
+                backend: Backend,
             ) -> Result<Gradients<Self::Gradient, D>>
             where
                 S: Data<Elem = Self>,
                 D: Dimension,
             {
-                crate::compute(f, opts, Request::Components)
+                crate::compute_planned(f, plan, backend, Request::Components)
             }
 
             fn magnitude<S, D>(
                 f: &ArrayBase<S, D>,
-                opts: &GradientOptions,
+                plan: &Plan,
+                backend: Backend,
             ) -> Result<Array<Self::Magnitude, D>>
             where
                 S: Data<Elem = Self>,
                 D: Dimension,
             {
-                let mut g = crate::compute(f, opts, Request::Magnitude)?;
+                let mut g = crate::compute_planned(f, plan, backend, Request::Magnitude)?;
                 Ok(g.arrays
                     .pop()
                     .expect("a magnitude request returns one array"))

@@ -252,6 +252,24 @@ pub enum Error {
         /// The output's shape.
         found: Vec<usize>,
     },
+
+    /// A buffer of the result could not be allocated (the machine's memory
+    /// or the process's address-space limit is exhausted).
+    #[error("not enough memory: {bytes} bytes for {what} could not be allocated")]
+    OutOfMemory {
+        /// What the buffer was for.
+        what: &'static str,
+        /// Its size in bytes.
+        bytes: u128,
+    },
+
+    /// A block given to [`crate::block`] does not fit the whole array, or
+    /// lacks samples its wanted points read.
+    #[error("invalid block: {reason}")]
+    Block {
+        /// What is wrong, with the axis and the numbers involved.
+        reason: String,
+    },
 }
 
 /// Short for `Result<T, ndgrad::Error>`.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod block;
 pub mod complex;
 pub mod cpu;
 mod dispatch;
@@ -87,7 +88,7 @@ where
     S: Data<Elem = I>,
     D: Dimension,
 {
-    I::gradients(f, opts).map(|g| g.arrays)
+    I::gradients(f, &Plan::new(f.shape(), opts)?, opts.backend).map(|g| g.arrays)
 }
 
 /// [`gradient`] computed in and returned as `O`, whatever the input type:
@@ -144,7 +145,7 @@ where
     S: Data<Elem = I>,
     D: Dimension,
 {
-    I::gradients(f, opts)
+    I::gradients(f, &Plan::new(f.shape(), opts)?, opts.backend)
 }
 
 /// [`gradient_as`], also telling which backend ran: [`gradient_with_backend`]
@@ -205,7 +206,7 @@ where
     S: Data<Elem = I>,
     D: Dimension,
 {
-    I::magnitude(f, opts)
+    I::magnitude(f, &Plan::new(f.shape(), opts)?, opts.backend)
 }
 
 /// [`gradient_magnitude`] computed in and returned as `O`.
@@ -241,9 +242,25 @@ where
     S: Data<Elem = I>,
     D: Dimension,
 {
-    let plan = Plan::new(f.shape(), opts)?;
-    let backend = dispatch::choose_backend::<O>(opts.backend, &plan)?;
-    let arrays = dispatch::run::<O, I, S, D>(backend, &plan, f, request)?
+    compute_planned(f, &Plan::new(f.shape(), opts)?, opts.backend, request)
+}
+
+/// Picks the backend and runs `request` of a validated `plan` for a real
+/// input.
+pub(crate) fn compute_planned<O, I, S, D>(
+    f: &ArrayBase<S, D>,
+    plan: &Plan,
+    requested: Backend,
+    request: Request,
+) -> Result<Gradients<O, D>>
+where
+    O: Element,
+    I: Input,
+    S: Data<Elem = I>,
+    D: Dimension,
+{
+    let backend = dispatch::choose_backend::<O>(requested, plan)?;
+    let arrays = dispatch::run::<O, I, S, D>(backend, plan, f, request)?
         .into_iter()
         .map(|v| {
             Array::from_shape_vec(f.raw_dim(), v).expect("a backend returns one value per element")

@@ -1,5 +1,6 @@
 //! Output arrays the caller provides: checked against the plan before
-//! anything runs, and handed to a backend as C-ordered buffers.
+//! anything runs, and handed to a backend as C-ordered buffers; and the
+//! fresh result buffers, allocated fallibly.
 //!
 //! An output in standard (C) layout is handed over as it is, so the backend
 //! writes it in place; any other layout gets one C-ordered temporary, which
@@ -10,6 +11,30 @@ use ndarray::{ArrayView, ArrayViewMut, Dimension};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Request};
+
+/// A zero-filled buffer of `len` elements, or [`Error::OutOfMemory`]
+/// instead of an abort when it cannot be allocated. Zero pages come from
+/// the allocator (`calloc`), untouched until written.
+pub(crate) fn zeroed<T: bytemuck::Zeroable>(len: usize, what: &'static str) -> Result<Vec<T>> {
+    bytemuck::allocation::try_zeroed_vec(len).map_err(|()| out_of_memory::<T>(len, what))
+}
+
+/// A buffer of `len` copies of `value` (a poison value), or
+/// [`Error::OutOfMemory`].
+pub(crate) fn filled<T: Clone>(len: usize, value: T, what: &'static str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| out_of_memory::<T>(len, what))?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+fn out_of_memory<T>(len: usize, what: &'static str) -> Error {
+    Error::OutOfMemory {
+        what,
+        bytes: len as u128 * std::mem::size_of::<T>() as u128,
+    }
+}
 
 /// Fails unless `out` holds one array of `shape` per result of `request`.
 pub(crate) fn check<O, D: Dimension>(

@@ -154,6 +154,18 @@ impl Plan {
     }
 }
 
+/// The steps of every requested axis, in the plan's order, as
+/// [`Plan::new`] reduces the spacing (the block path re-plans a block of
+/// an axis with the whole axis's steps).
+pub(crate) fn requested_steps(shape: &[usize], opts: &GradientOptions) -> Result<Vec<Steps>> {
+    let axes = normalize_axes(&opts.axes, shape.len())?;
+    let spacing = per_axis_spacing(&opts.spacing, axes.len())?;
+    axes.iter()
+        .zip(spacing)
+        .map(|(&axis, item)| steps_of(axis, shape[axis], item))
+        .collect()
+}
+
 fn normalize_axes(axes: &Axes, ndim: usize) -> Result<Vec<usize>> {
     let list = match axes {
         Axes::All => return Ok((0..ndim).collect()),
@@ -304,7 +316,14 @@ fn check_period(axis: usize, n: usize, steps: &Steps, period: Option<f64>) -> Re
     }
 }
 
-fn axis_plan(shape: &[usize], axis: usize, steps: Steps, form: Form) -> Result<AxisPlan> {
+/// The plan of `axis` of an array of `shape`, with its length checked
+/// against the stencil's.
+pub(crate) fn axis_plan(
+    shape: &[usize],
+    axis: usize,
+    steps: Steps,
+    form: Form,
+) -> Result<AxisPlan> {
     let n = shape[axis];
     let required = form.min_len();
     if n < required {

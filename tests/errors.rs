@@ -524,3 +524,29 @@ fn the_input_is_not_mutated() {
     assert_input_untouched(&f);
     assert_input_untouched(&f.mapv(|v| v as f32));
 }
+
+/// An output too large to allocate is `Error::OutOfMemory`, not an abort:
+/// a zero-stride view of 2⁶² samples (one sample in memory) would need
+/// 2⁶⁵ bytes per `f64` output.
+#[test]
+fn outputs_too_large_to_allocate_are_an_error_not_an_abort() {
+    let one = arr0(1.5_f64);
+    let f = one.broadcast(IxDyn(&[1 << 31, 1 << 31])).unwrap();
+    for b in [Backend::Cpu, Backend::Auto] {
+        let opts = GradientOptions::new().axis(1).backend(b);
+        match gradient(&f, &opts) {
+            Err(Error::OutOfMemory { bytes, .. }) => assert_eq!(bytes, 1 << 65),
+            Err(other) => panic!("{b}: expected OutOfMemory, got {other}"),
+            Ok(_) => panic!("{b}: 2^65 bytes were allocated"),
+        }
+        let m = ndgrad::gradient_magnitude(&f, &opts);
+        assert!(matches!(m, Err(Error::OutOfMemory { .. })), "{b}: {m:?}");
+    }
+    let msg = gradient(&f, &GradientOptions::new().backend(Backend::Cpu))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("not enough memory: 36893488147419103232 bytes"),
+        "{msg}"
+    );
+}

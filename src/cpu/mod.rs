@@ -94,19 +94,29 @@ use traversal::{Traversal, Walk};
 ///
 /// # Panics
 ///
-/// If `plan` was made for a shape other than `f`'s.
+/// If `plan` was made for a shape other than `f`'s, or if the outputs
+/// cannot be allocated ([`crate::gradient`] returns
+/// [`crate::Error::OutOfMemory`] instead).
 pub fn gradient<O: Element, I: Input, D: Dimension>(
     plan: &Plan,
     f: ArrayView<'_, I, D>,
 ) -> Vec<Vec<O>> {
+    try_gradient(plan, f).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`gradient`], with an allocation failure as [`crate::Error::OutOfMemory`].
+pub(crate) fn try_gradient<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+) -> crate::Result<Vec<Vec<O>>> {
     let mut outputs: Vec<Vec<O>> = plan
         .axes
         .iter()
         .map(|_| output_buffer(plan.len()))
-        .collect();
+        .collect::<crate::Result<_>>()?;
     let mut slices: Vec<&mut [O]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
     components(plan, f, &mut slices, Outputs::Fresh);
-    outputs
+    Ok(outputs)
 }
 
 /// [`gradient`] into buffers the caller provides: `outputs[p]` receives the
@@ -189,14 +199,24 @@ fn components<O: Element, I: Input, D: Dimension>(
 ///
 /// # Panics
 ///
-/// If `plan` was made for a shape other than `f`'s.
+/// If `plan` was made for a shape other than `f`'s, or if the output
+/// cannot be allocated ([`crate::gradient_magnitude`] returns
+/// [`crate::Error::OutOfMemory`] instead).
 pub fn magnitude<O: Element, I: Input, D: Dimension>(
     plan: &Plan,
     f: ArrayView<'_, I, D>,
 ) -> Vec<O> {
-    let mut out = output_buffer(plan.len());
+    try_magnitude(plan, f).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`magnitude`], with an allocation failure as [`crate::Error::OutOfMemory`].
+pub(crate) fn try_magnitude<O: Element, I: Input, D: Dimension>(
+    plan: &Plan,
+    f: ArrayView<'_, I, D>,
+) -> crate::Result<Vec<O>> {
+    let mut out = output_buffer(plan.len())?;
     magnitude_of(plan, f, &mut out, Outputs::Fresh);
-    out
+    Ok(out)
 }
 
 /// [`magnitude`] into a buffer the caller provides (C order); every element
@@ -287,11 +307,11 @@ fn view_as<'a, C: Element, I: Input>(view: &ArrayViewD<'a, I>) -> Option<ArrayVi
 /// then faults memory in 2 MiB at a time instead of 4 KiB, which for a
 /// 64 MiB output saves 16 000 page faults, several times the cost of
 /// computing the gradient itself.
-fn output_buffer<T: Element>(len: usize) -> Vec<T> {
-    let buffer = vec![T::from_f64(0.0); len];
+fn output_buffer<T: Element>(len: usize) -> crate::Result<Vec<T>> {
+    let buffer = crate::outputs::zeroed(len, "an output of the CPU backend")?;
     #[cfg(target_os = "linux")]
     advise_huge_pages(&buffer);
-    buffer
+    Ok(buffer)
 }
 
 #[cfg(target_os = "linux")]

@@ -227,7 +227,9 @@ impl GpuContext {
         data: &HostInput<'_, I>,
         request: Request,
     ) -> Result<Vec<Vec<O>>> {
-        let mut outputs = vec![vec![O::from_f64(f64::NAN); plan.len()]; request.count(plan)];
+        let mut outputs = (0..request.count(plan))
+            .map(|_| crate::outputs::filled(plan.len(), O::from_f64(f64::NAN), "a GPU result"))
+            .collect::<Result<Vec<_>>>()?;
         let mut dsts: Vec<&mut [O]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
         run(self, plan, data, request, &mut dsts)?;
         Ok(outputs)
@@ -292,7 +294,9 @@ fn run<O: Element, I: Input>(
     }
     let mut recording = Recording::new(ctx, plan, InputKind::of::<I>(), stored, request);
     if request == Request::Magnitude && recording.kind().path != Path::FusedMagnitude {
-        let mut components = vec![vec![O::from_f64(f64::NAN); plan.len()]; plan.axes.len()];
+        let mut components = (0..plan.axes.len())
+            .map(|_| crate::outputs::filled(plan.len(), O::from_f64(f64::NAN), "a GPU component"))
+            .collect::<Result<Vec<_>>>()?;
         let mut dsts: Vec<&mut [O]> = components.iter_mut().map(Vec::as_mut_slice).collect();
         stream(ctx, data, &mut recording, &mut dsts)?;
         magnitude_of(&components, outputs[0]);
