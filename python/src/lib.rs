@@ -16,9 +16,7 @@ use ndgrad::{
     Accuracy, AxisSpacing, Backend, Boundary, Complex, EdgeOrder, Error, GradientOptions, Scalar,
     Spacing,
 };
-use numpy::{
-    Element as NpElement, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
-};
+use numpy::{Element as NpElement, PyArrayDyn, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -146,9 +144,9 @@ where
     let Ok(array) = f.cast::<PyArrayDyn<T>>() else {
         return Ok(None);
     };
-    let input = array.try_readonly().map_err(|e| {
-        PyValueError::new_err(format!("the input array cannot be read: {e}"))
-    })?;
+    let input = array
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("the input array cannot be read: {e}")))?;
     let view = input.as_array();
     if let Some(out) = out {
         return run_into::<T>(py, &view, opts, magnitude, out).map(Some);
@@ -270,11 +268,13 @@ fn options(
         PyValueError::new_err(format!("accuracy must be 2, 4 or 6, not {accuracy}"))
     })?;
     let backend: Backend = backend.parse().map_err(PyValueError::new_err)?;
-    let modes = boundary.into_iter().map(|(periodic, period)| match (periodic, period) {
-        (false, _) => Boundary::OneSided,
-        (true, None) => Boundary::PERIODIC,
-        (true, Some(l)) => Boundary::periodic(l),
-    });
+    let modes = boundary
+        .into_iter()
+        .map(|(periodic, period)| match (periodic, period) {
+            (false, _) => Boundary::OneSided,
+            (true, None) => Boundary::PERIODIC,
+            (true, Some(l)) => Boundary::periodic(l),
+        });
     Ok(GradientOptions::new()
         .axes(axes)
         .spacing(Spacing::PerAxis(spacing))
@@ -530,12 +530,14 @@ fn timedelta<'py>(
             Err(_) => s.extract::<f64>().map(Ok),
         })
         .collect::<PyResult<Vec<Result<f64, Vec<f64>>>>>()?;
-    let input = f.try_readonly().map_err(|e| {
-        PyValueError::new_err(format!("the input array cannot be read: {e}"))
-    })?;
+    let input = f
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("the input array cannot be read: {e}")))?;
     let view = input.as_array();
     if axes.len() != steps.len() || axes.iter().any(|&a| a >= view.ndim()) {
-        return Err(PyValueError::new_err("one spacing item per valid axis is required"));
+        return Err(PyValueError::new_err(
+            "one spacing item per valid axis is required",
+        ));
     }
     let second = edge_order == 2;
     let outs: Vec<ArrayD<i64>> = detached(py, || {
