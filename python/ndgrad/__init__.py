@@ -61,7 +61,9 @@ def _coordinates(distances):
         raise TypeError(
             f"coordinates must be a 1-D array of real numbers, not {distances.dtype}"
         )
-    return np.ascontiguousarray(distances, dtype=np.float64)
+    x = np.ascontiguousarray(distances, dtype=np.float64)
+    # Unaligned (as arrays unpickled from a network frame can be): copy.
+    return x if x.flags.aligned else x.copy()
 
 
 def _parse_spacing(shape, axes, varargs):

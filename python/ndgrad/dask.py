@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _ndgrad
-from . import _boundaries, _parse_spacing, _result_dtype
+from . import _boundaries, _coordinates, _native, _parse_spacing, _result_dtype
 
 __all__ = ["gradient", "gradient_magnitude"]
 
@@ -56,8 +56,11 @@ def _kernel(block, *, block_info=None, chunks_, depth_, axes, dx, edge_order,
         d = depth_[ax] if k > 0 else 0
         origin.append(start - d)
         region.append((d, d + chunks_[ax][k]))
+    # A block received from another process may sit unaligned in its
+    # network frame: _native copies only then.
+    dx = [d if isinstance(d, float) else _coordinates(d) for d in dx]
     out = _ndgrad.block(
-        np.asarray(block), list(axes), list(dx), edge_order, accuracy, bounds, backend,
+        _native(block), list(axes), dx, edge_order, accuracy, bounds, backend,
         magnitude, list(shape), origin, region,
     )
     return out[0]

@@ -16,7 +16,9 @@ use ndgrad::{
     Accuracy, AxisSpacing, Backend, Boundary, Complex, EdgeOrder, Error, GradientOptions, Scalar,
     Spacing,
 };
-use numpy::{Element as NpElement, PyArrayDyn, PyArrayMethods, PyReadonlyArray1};
+use numpy::{
+    Element as NpElement, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -144,6 +146,7 @@ where
     let Ok(array) = f.cast::<PyArrayDyn<T>>() else {
         return Ok(None);
     };
+    check_layout(array)?;
     let input = array
         .try_readonly()
         .map_err(|e| PyValueError::new_err(format!("the input array cannot be read: {e}")))?;
@@ -173,6 +176,21 @@ where
             .map(|a| PyArrayDyn::from_owned_array(py, a).into_any())
             .collect(),
     ))
+}
+
+/// Refuses an array rust-numpy cannot view in place (unaligned, or with a
+/// stride that is not a whole number of elements), which the Python side
+/// copies before calling; a `ValueError` here instead of a panic.
+fn check_layout<T: NpElement>(array: &Bound<'_, PyArrayDyn<T>>) -> PyResult<()> {
+    let size = std::mem::size_of::<T>() as isize;
+    let aligned = (array.data() as usize) % std::mem::align_of::<T>() == 0;
+    if aligned && array.strides().iter().all(|s| s % size == 0) {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err(
+            "the array is unaligned or its strides are not whole elements: pass a copy (numpy.ascontiguousarray)",
+        ))
+    }
 }
 
 /// [`run`] into the caller's arrays, which must hold numpy's result type.
@@ -229,16 +247,18 @@ fn out_array<'a, 'py, O: NpElement>(
     o: &'a Bound<'py, PyAny>,
     index: usize,
 ) -> PyResult<&'a Bound<'py, PyArrayDyn<O>>> {
-    o.cast::<PyArrayDyn<O>>().map_err(|_| {
-        let found = o
-            .getattr("dtype")
-            .map(|d| d.to_string())
-            .unwrap_or_else(|_| o.get_type().to_string());
-        let want = O::get_dtype(o.py()).to_string();
-        PyTypeError::new_err(format!(
+    o.cast::<PyArrayDyn<O>>()
+        .map_err(|_| {
+            let found = o
+                .getattr("dtype")
+                .map(|d| d.to_string())
+                .unwrap_or_else(|_| o.get_type().to_string());
+            let want = O::get_dtype(o.py()).to_string();
+            PyTypeError::new_err(format!(
             "out[{index}] must be a numpy array of dtype {want} (the result's dtype), not {found}"
         ))
-    })
+        })
+        .and_then(|a| check_layout(a).map(|()| a))
 }
 
 /// Reads one spacing item: a float, or a 1-D float64 array of coordinates.
@@ -530,6 +550,7 @@ fn timedelta<'py>(
             Err(_) => s.extract::<f64>().map(Ok),
         })
         .collect::<PyResult<Vec<Result<f64, Vec<f64>>>>>()?;
+    check_layout(f)?;
     let input = f
         .try_readonly()
         .map_err(|e| PyValueError::new_err(format!("the input array cannot be read: {e}")))?;
