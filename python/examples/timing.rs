@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use ndarray::Array3;
-use ndgrad::{Backend, GradientOptions};
+use ndgrad::{AxisSpacing, Backend, Boundary, GradientOptions, Spacing};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -21,7 +21,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         state ^= state << 17;
         (state >> 40) as f32 / (1u64 << 24) as f32
     });
-    let opts = GradientOptions::new().backend(backend);
+    // The options exactly as the binding builds them for
+    // `ndgrad.gradient(f, backend=...)`: every axis listed, one scalar
+    // spacing and one boundary mode per axis.
+    let opts = GradientOptions::new()
+        .axes([0, 1, 2])
+        .spacing(Spacing::PerAxis(vec![AxisSpacing::Scalar(1.0); 3]))
+        .per_axis_boundary([Boundary::OneSided; 3])
+        .backend(backend);
     let _ = ndgrad::gradient(&f, &opts)?;
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps {
