@@ -70,6 +70,23 @@ def large(n, reps):
         pass
 
 
+def overhead(n, reps):
+    """The loop of examples/timing.rs in Python: 15 calls of
+    ndgrad.gradient(f, backend="cpu") on n^3 f32, each result dropped
+    before the next, for the binding-overhead comparison."""
+    f = np.random.default_rng(0).random((n, n, n), dtype=np.float32)
+    ndgrad.gradient(f, backend="cpu")
+    t = []
+    for _ in range(reps):
+        s = time.perf_counter()
+        g = ndgrad.gradient(f, backend="cpu")
+        t.append(time.perf_counter() - s)
+        del g
+    t.sort()
+    print(f"python gradient {n}^3 f32 cpu: best {t[0] * 1e3:.2f} ms, "
+          f"median {t[reps // 2] * 1e3:.2f} ms ({reps} runs)")
+
+
 def dask_side_by_side(n, chunk, reps):
     import dask.array as da
     from dask.distributed import Client, LocalCluster
@@ -99,7 +116,12 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--no-dask", action="store_true")
     p.add_argument("--n", type=int, default=256)
+    p.add_argument("--overhead", action="store_true",
+                   help="only the loop that examples/timing.rs times in Rust")
     a = p.parse_args()
+    if a.overhead:
+        overhead(a.n, 15)
+        return
     print(f"ndgrad {ndgrad.__version__}, numpy {np.__version__}, "
           f"auto backend: {ndgrad.info()['auto']}, cpus: {os.cpu_count()}, "
           f"load average: {os.getloadavg()[0]:.2f}")
