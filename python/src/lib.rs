@@ -16,9 +16,7 @@ use ndgrad::{
     Accuracy, AxisSpacing, Backend, Boundary, Complex, EdgeOrder, Error, GradientOptions, Scalar,
     Spacing,
 };
-use numpy::{
-    Element as NpElement, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods,
-};
+use numpy::{Element as NpElement, PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -181,9 +179,11 @@ where
 /// Refuses an array rust-numpy cannot view in place (unaligned, or with a
 /// stride that is not a whole number of elements), which the Python side
 /// copies before calling; a `ValueError` here instead of a panic.
-fn check_layout<T: NpElement>(array: &Bound<'_, PyArrayDyn<T>>) -> PyResult<()> {
+fn check_layout<T: NpElement, D: ndarray::Dimension>(
+    array: &Bound<'_, numpy::PyArray<T, D>>,
+) -> PyResult<()> {
     let size = std::mem::size_of::<T>() as isize;
-    let aligned = (array.data() as usize) % std::mem::align_of::<T>() == 0;
+    let aligned = (array.data() as usize).is_multiple_of(std::mem::align_of::<T>());
     if aligned && array.strides().iter().all(|s| s % size == 0) {
         Ok(())
     } else {
@@ -263,7 +263,11 @@ fn out_array<'a, 'py, O: NpElement>(
 
 /// Reads one spacing item: a float, or a 1-D float64 array of coordinates.
 fn spacing_item(item: &Bound<'_, PyAny>) -> PyResult<AxisSpacing> {
-    if let Ok(x) = item.extract::<PyReadonlyArray1<'_, f64>>() {
+    if let Ok(x) = item.cast::<PyArray1<f64>>() {
+        check_layout(x)?;
+        let x = x
+            .try_readonly()
+            .map_err(|e| PyValueError::new_err(format!("the coordinates cannot be read: {e}")))?;
         return Ok(AxisSpacing::coordinates(x.as_array().to_owned()));
     }
     Ok(AxisSpacing::Scalar(item.extract::<f64>()?))
@@ -422,7 +426,9 @@ mod td {
     /// A double converted to a count as numpy's C cast does on x86: out of
     /// range and NaN give `NaT`'s bit pattern.
     pub fn from_f64(v: f64) -> i64 {
-        if v.is_nan() || v >= 9.223_372_036_854_775_807e18 || v < -9.223_372_036_854_775_808e18 {
+        // 2⁶³, exactly: counts lie in [-2⁶³, 2⁶³); NaN lies nowhere.
+        const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+        if !(-TWO_63..TWO_63).contains(&v) {
             NAT
         } else {
             v as i64
@@ -545,8 +551,14 @@ fn timedelta<'py>(
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let steps = spacing
         .iter()
-        .map(|s| match s.extract::<PyReadonlyArray1<'_, f64>>() {
-            Ok(d) => Ok(Err(d.as_array().to_vec())),
+        .map(|s| match s.cast::<PyArray1<f64>>() {
+            Ok(d) => {
+                check_layout(d)?;
+                let d = d.try_readonly().map_err(|e| {
+                    PyValueError::new_err(format!("the coordinates cannot be read: {e}"))
+                })?;
+                Ok(Err(d.as_array().to_vec()))
+            }
             Err(_) => s.extract::<f64>().map(Ok),
         })
         .collect::<PyResult<Vec<Result<f64, Vec<f64>>>>>()?;
