@@ -13,8 +13,11 @@ mod bench;
 mod failure;
 mod gradient;
 mod info;
+mod memory;
 mod npy;
 mod npz;
+mod stream;
+mod zarr;
 
 use std::process::ExitCode;
 
