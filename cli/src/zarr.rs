@@ -525,7 +525,7 @@ where
     let shape64: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
     let chunk64: Vec<u64> = ctx.chunk.iter().map(|&c| c as u64).collect();
     let build = |name: &str, data_type: DataType, attrs: Value| {
-        let zero = vec![0u8; data_type.fixed_size().unwrap_or(8)];
+        let zero = zarrs::array::FillValue::from(vec![0u8; data_type.fixed_size().unwrap_or(8)]);
         let mut builder = ArrayBuilder::new(shape64.clone(), chunk64.clone(), data_type, zero);
         let mut map = Map::new();
         map.insert("ndgrad".into(), attrs);
@@ -573,6 +573,13 @@ where
             .zip(shape)
             .map(|((&i, &c), &n)| (i as usize * c)..((i as usize + 1) * c).min(n))
             .collect();
+        // An edge chunk is stored as the part of it inside the array.
+        let subset = ArraySubset::new_with_ranges(
+            &chunk
+                .iter()
+                .map(|r| r.start as u64..r.end as u64)
+                .collect::<Vec<_>>(),
+        );
         let window = block::window(shape, &chunk, &ctx.opts)?;
         let block = ctx.source.read::<I>(&window.read)?;
         let place = window.place;
@@ -582,7 +589,7 @@ where
             backend = ran_on;
             for (array, values) in components.iter().zip(arrays) {
                 array
-                    .store_chunk(&index, values)
+                    .store_array_subset(&subset, values)
                     .map_err(|e| write_error(&e))?;
             }
         }
@@ -591,7 +598,7 @@ where
             let (values, _) = magnitude(&block, &place, &opts)?;
             for values in values {
                 array
-                    .store_chunk(&index, values)
+                    .store_array_subset(&subset, values)
                     .map_err(|e| write_error(&e))?;
             }
         }
