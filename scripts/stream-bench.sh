@@ -7,7 +7,7 @@
 # and as an uncompressed zarr v2 array in 128^3 chunks (plain Python, no
 # numpy needed), then times, RUNS times each (default 3), interleaved:
 #   in-memory   ndgrad gradient f.npy  -o g.npz  (fits under the default ceiling)
-#   streaming   ndgrad gradient f.npy  -o g.npz  --max-memory 256M
+#   streaming   ndgrad gradient f.npy  -o g.npz  --max-memory (input/2)
 #   zarr        ndgrad gradient f.zarr -o g.zarr
 # and prints each wall time, the throughput in MB/s of input, and the load
 # average before each run.
@@ -15,12 +15,15 @@ set -euo pipefail
 runs=${1:-3}
 backend=${2:-cpu}
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release -p ndgrad-cli --manifest-path "$root/Cargo.toml" >&2
-bin=${CARGO_TARGET_DIR:-$root/target}/release/ndgrad
+# NDGRAD_BIN runs another build (a debug one, say) instead of the release one.
+if [ -z "${NDGRAD_BIN:-}" ]; then
+  cargo build --release -p ndgrad-cli --manifest-path "$root/Cargo.toml" >&2
+fi
+bin=${NDGRAD_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/ndgrad}
 work=$(mktemp -d "${TMPDIR:-/tmp}/ndgrad-stream-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-n=512
-c=128
+n=${N:-512}
+c=$((n / 4))
 python3 - "$work" "$n" "$c" <<'EOF'
 import array, math, os, sys
 work, n, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -63,6 +66,6 @@ run() {
 for r in $(seq "$runs"); do
   echo "run $r"
   run in-memory "$work/f.npy" -o "$work/g.npz"
-  run streaming "$work/f.npy" -o "$work/g.npz" --max-memory 256M
+  run streaming "$work/f.npy" -o "$work/g.npz" --max-memory $((bytes / 2))
   run zarr "$work/f.zarr" -o "$work/g.zarr"
 done

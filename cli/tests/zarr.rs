@@ -91,7 +91,7 @@ fn zarr_to_zarr_matches_the_in_memory_path_chunk_by_chunk() {
                 assert_eq!(bits(&got), bits(values), "{backend} {args:?} {name}");
                 let array = open(&out, &node);
                 assert_eq!(array.chunk_shape_usize(&[0, 0, 0]).unwrap(), vec![4, 5, 3]);
-                assert_eq!(array.data_type().to_string(), "float64");
+                assert!(array.data_type().to_string().starts_with("float64"));
                 let attrs = &array.attributes()["ndgrad"];
                 assert!(attrs["edge_order"].is_u64(), "{attrs}");
                 assert!(attrs["accuracy"].is_u64(), "{attrs}");
