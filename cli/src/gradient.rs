@@ -40,14 +40,17 @@ ndgrad gradient f.npy -o grad.npz --spacing=0.5,@x.npy --axis=-1,0 --edge-order 
 ndgrad gradient ct_uint16.npy -o grad.npz --dtype f32 --magnitude\n  \
 ndgrad gradient field.npy -o grad.npz --accuracy 4\n  \
 ndgrad gradient torus.npy -o grad.npz --boundary periodic,one-sided --spacing 0.1\n  \
-ndgrad gradient ring.npy -o grad.npz --spacing=@theta.npy --boundary periodic --period 6.283185307179586"
+ndgrad gradient ring.npy -o grad.npz --spacing=@theta.npy --boundary periodic --period 6.283185307179586\n  \
+ndgrad gradient volume.npy -o grad.npz --max-memory 4G\n  \
+ndgrad gradient volume.zarr -o grad.zarr --magnitude"
 )]
 pub struct GradientArgs {
-    /// The array to differentiate (.npy).
+    /// The array to differentiate (.npy, or a zarr v3 or v2 array: .zarr).
     #[arg(value_name = "INPUT.npy")]
     pub input: PathBuf,
 
-    /// Where to write the derivatives (.npz, replaced if it exists).
+    /// Where to write the derivatives (.npz, or a zarr group: .zarr),
+    /// replaced if it exists.
     #[arg(short, long, value_name = "OUTPUT.npz")]
     pub output: PathBuf,
 
@@ -118,6 +121,18 @@ pub struct GradientArgs {
     /// Which engine computes the gradient: auto, gpu, cpu or reference.
     #[arg(long, value_name = "BACKEND", default_value = "auto", value_parser = parse_backend)]
     pub backend: Backend,
+
+    /// The memory ceiling: bytes, or a size such as 512M or 4G. A job that
+    /// does not fit under it streams the input in slabs along axis 0 (a
+    /// C-order .npy file) or chunk by chunk (.zarr). [default: half of the
+    /// available memory]
+    #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_size)]
+    pub max_memory: Option<u64>,
+
+    /// Stream a .npy input in slabs of this many planes of axis 0, whatever
+    /// its size (for tests).
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub slab_planes: Option<u64>,
 
     /// Print nothing on success.
     #[arg(short, long)]
@@ -281,35 +296,32 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         .chain(coordinates)
         .collect();
     overwrite::refuse_overwriting(&args.output, &reads)?;
+    if crate::zarr::is_zarr(&args.input) || crate::zarr::is_zarr(&args.output) {
+        return crate::zarr::run(args);
+    }
     npz::check_destination(&args.output)?;
     // Cleared when `run` returns, before any message is printed.
     let progress = Progress::start(!args.quiet);
     progress::stage(format!("reading {:?}", args.input));
-    let (input, order) = npy::read_with_order(&args.input)
-        .map_err(|e| Failure::new(format!("cannot read input {:?}: {e}", args.input)))?;
+    let read_error = |e| Failure::new(format!("cannot read input {:?}: {e}", args.input));
+    let file = npy::NpyFile::open(&args.input).map_err(read_error)?;
+    let opts = options(args, file.shape().len())?;
+    let job = crate::memory::Job::of(file.shape(), file.element_size(), file.dtype_name(), args)?;
+    let ceiling = crate::memory::ceiling(args.max_memory);
+    if args.slab_planes.is_some() || job.in_memory() > ceiling {
+        let written = crate::stream::run(args, file, &opts, &job, ceiling)?;
+        drop(progress);
+        report(args, &job.shape, &written);
+        return Ok(());
+    }
+    crate::memory::reserve(job.in_memory(), "the input and its outputs")?;
+    let file_order = file.byte_order();
+    let input = file.read().map_err(read_error)?;
     // numpy's gradient of a float or complex input keeps its dtype, byte
     // order included; --dtype names a dtype in the machine's order.
     let order = match args.dtype {
-        None if input.keeps_byte_order() => order,
+        None if input.keeps_byte_order() => file_order,
         _ => ByteOrder::Little,
-    };
-    let spacing = spacing(&args.spacing)?;
-    let naxes = args.axis.as_ref().map_or(input.shape().len(), Vec::len);
-    let has_coordinates: Vec<bool> = (0..naxes)
-        .map(|k| match &spacing {
-            Spacing::PerAxis(items) if items.len() == naxes => {
-                matches!(items[k], AxisSpacing::Coordinates(_))
-            }
-            _ => false,
-        })
-        .collect();
-    let opts = GradientOptions {
-        boundary: boundaries(&args.boundary, &args.period, &has_coordinates)?,
-        spacing,
-        axes: args.axis.clone().map_or(Axes::All, Axes::List),
-        edge_order: args.edge_order,
-        accuracy: args.accuracy,
-        backend: args.backend,
     };
     let shape = input.shape().to_vec();
     progress::stage(format!(
@@ -333,6 +345,40 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         AnyArray::C128(f) => differentiate_complex(&f, &opts, args, order)?,
     };
     drop(progress);
+    report(args, &shape, &(names, backend, out_dtype));
+    Ok(())
+}
+
+/// The library's options for `args` and an input of `ndim` dimensions.
+///
+/// # Errors
+///
+/// An unreadable coordinate file, or `--boundary`/`--period` that do not
+/// match the requested axes.
+pub fn options(args: &GradientArgs, ndim: usize) -> Result<GradientOptions, Failure> {
+    let spacing = spacing(&args.spacing)?;
+    let naxes = args.axis.as_ref().map_or(ndim, Vec::len);
+    let has_coordinates: Vec<bool> = (0..naxes)
+        .map(|k| match &spacing {
+            Spacing::PerAxis(items) if items.len() == naxes => {
+                matches!(items[k], AxisSpacing::Coordinates(_))
+            }
+            _ => false,
+        })
+        .collect();
+    Ok(GradientOptions {
+        boundary: boundaries(&args.boundary, &args.period, &has_coordinates)?,
+        spacing,
+        axes: args.axis.clone().map_or(Axes::All, Axes::List),
+        edge_order: args.edge_order,
+        accuracy: args.accuracy,
+        backend: args.backend,
+    })
+}
+
+/// The summary line on stderr, unless `--quiet`.
+pub fn report(args: &GradientArgs, shape: &[usize], written: &Written) {
+    let (names, backend, out_dtype) = written;
     if !args.quiet {
         let names = if names.is_empty() {
             "no arrays".to_string()
@@ -341,11 +387,10 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         };
         eprintln!(
             "ndgrad: wrote {names} ({out_dtype}, shape {}, {backend} backend) to {:?}",
-            shape_text(&shape),
+            shape_text(shape),
             args.output
         );
     }
-    Ok(())
 }
 
 /// Maps `--spacing` onto numpy's `*varargs` rule: nothing is unit spacing,
@@ -372,7 +417,7 @@ fn spacing(items: &[SpacingItem]) -> Result<Spacing, Failure> {
 
 /// What [`differentiate_and_write`] reports: the array names written, the
 /// backend that ran and the output dtype.
-type Written = (Vec<String>, Backend, &'static str);
+pub type Written = (Vec<String>, Backend, &'static str);
 
 /// Differentiates `f` in the output type `--dtype` chooses (numpy's rule
 /// without it) and writes the result.

@@ -16,10 +16,13 @@ mod cleanup;
 mod failure;
 mod gradient;
 mod info;
+mod memory;
 mod npy;
 mod npz;
 mod overwrite;
 mod progress;
+mod stream;
+mod zarr;
 
 use std::process::ExitCode;
 

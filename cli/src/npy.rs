@@ -222,7 +222,7 @@ pub fn read(path: &Path) -> Result<AnyArray, NpyError> {
 /// As [`read`].
 pub fn read_with_order(path: &Path) -> Result<(AnyArray, ByteOrder), NpyError> {
     let file = NpyFile::open(path)?;
-    let order = file.dtype.order;
+    let order = file.byte_order();
     Ok((file.read()?, order))
 }
 
@@ -303,6 +303,32 @@ impl NpyFile {
         Ok(file)
     }
 
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Bytes per element.
+    pub fn element_size(&self) -> usize {
+        self.dtype.size
+    }
+
+    /// numpy's name for the element type.
+    pub fn dtype_name(&self) -> &'static str {
+        self.dtype.name
+    }
+
+    /// Whether the data is in Fortran order.
+    pub fn is_fortran(&self) -> bool {
+        self.fortran
+    }
+
+    /// Whether the file is a regular one, whose slabs can be read in any
+    /// order (a pipe can be read only once, from start to end).
+    pub fn is_seekable(&self) -> bool {
+        self.data_len.is_some()
+    }
+
     /// The data's byte size.
     fn expected(&self) -> u64 {
         (self.shape.iter().product::<usize>() * self.dtype.size) as u64
@@ -319,6 +345,11 @@ impl NpyFile {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// The byte order the file stores its elements in.
+    pub fn byte_order(&self) -> ByteOrder {
+        self.dtype.order
     }
 
     /// Reads the whole array, in the file's memory order.
@@ -369,7 +400,6 @@ impl NpyFile {
     ///
     /// [`NpyError::Slab`] for a 0-d or Fortran-order array (whose rows are not
     /// contiguous) or rows out of range; [`NpyError::Io`] for a pipe.
-    #[cfg_attr(not(test), expect(dead_code, reason = "for streaming larger files"))]
     pub fn read_slab(&mut self, rows: Range<usize>) -> Result<AnyArray, NpyError> {
         let Some((&n, rest)) = self.shape.split_first() else {
             return Err(NpyError::Slab(rows, "a 0-d array has no axis"));

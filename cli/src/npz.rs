@@ -284,3 +284,107 @@ pub fn write_atomically_in(
         .map_err(|e| fail(e.error.to_string()))?;
     Ok(())
 }
+
+/// A `.npz` written one array after another, each array's data streamed in
+/// C order as it is computed: what `numpy.savez` writes (stored entries, no
+/// compression), at any size. An entry whose `.npy` data passes 4 GiB is
+/// written with ZIP64 sizes, as numpy's `savez` does for large arrays.
+///
+/// The archive is built in a temporary file beside the output and renamed
+/// over it by [`StreamedNpz::finish`]; dropped unfinished, it leaves nothing.
+pub struct StreamedNpz {
+    path: PathBuf,
+    temp: crate::stream::Temporary<tempfile::NamedTempFile>,
+    zip: zip::ZipWriter<BufWriter<std::fs::File>>,
+}
+
+impl StreamedNpz {
+    /// Starts an archive that will replace `path`.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`] when the temporary file cannot be created.
+    pub fn create(path: &Path) -> Result<Self, WriteError> {
+        let fail = |reason: String| WriteError {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let temp = crate::stream::temporary_file(path)
+            .map_err(|e| fail(format!("cannot create a temporary file beside it: {e}")))?;
+        let file = (temp.value.as_file().try_clone()).map_err(|e| fail(e.to_string()))?;
+        let writer = BufWriter::with_capacity(crate::stream::WRITE_BUFFER, file);
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            zip: zip::ZipWriter::new(writer),
+        })
+    }
+
+    /// The [`WriteError`] for this archive.
+    fn fail(&self, reason: impl ToString) -> WriteError {
+        WriteError {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Starts the entry `name.npy`, an array of `T` and `shape` in C order,
+    /// whose elements the next [`StreamedNpz::write`] calls give.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`] when the entry cannot be started.
+    pub fn begin<T: WritableElement>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+    ) -> Result<(), WriteError> {
+        let header = ndarray_npy::npy::header::Header {
+            type_descriptor: T::type_descriptor(),
+            layout: ndarray_npy::npy::header::Layout::Standard,
+            shape: shape.to_vec(),
+        }
+        .to_bytes()
+        .map_err(|e| self.fail(e))?;
+        let elements = shape.iter().map(|&n| n as u64).product::<u64>();
+        let bytes = header.len() as u64 + elements * std::mem::size_of::<T>() as u64;
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(bytes >= u64::from(u32::MAX));
+        self.zip
+            .start_file(format!("{name}.npy"), options)
+            .map_err(|e| self.fail(e))?;
+        self.zip.write_all(&header).map_err(|e| self.fail(e))
+    }
+
+    /// Appends elements, in C order, to the entry begun last.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`] when they cannot be written.
+    pub fn write<T: WritableElement>(&mut self, elements: &[T]) -> Result<(), WriteError> {
+        T::write_slice(elements, &mut self.zip).map_err(|e| self.fail(e))
+    }
+
+    /// Completes the archive and renames it over the output.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`] when it cannot be completed, synced or renamed; the
+    /// temporary file is removed then.
+    pub fn finish(self) -> Result<(), WriteError> {
+        let Self { path, temp, zip } = self;
+        let fail = |reason: String| WriteError {
+            path: path.clone(),
+            reason,
+        };
+        zip.finish()
+            .map_err(|e| fail(e.to_string()))?
+            .flush()
+            .map_err(|e| fail(e.to_string()))?;
+        let temp = temp.value;
+        temp.as_file().sync_all().map_err(|e| fail(e.to_string()))?;
+        temp.persist(&path).map_err(|e| fail(e.error.to_string()))?;
+        Ok(())
+    }
+}
