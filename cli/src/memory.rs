@@ -201,11 +201,7 @@ impl Job {
         // The slab's cost grows linearly with its planes: solve, then clamp.
         let one = self.slab(1, halo);
         let per_plane = self.slab(2, halo) - one;
-        let extra = if per_plane == 0 {
-            n as u64
-        } else {
-            (ceiling - one) / per_plane
-        };
+        let extra = (ceiling - one).checked_div(per_plane).unwrap_or(n as u64);
         Ok((1 + extra).min(n as u64) as usize)
     }
 }

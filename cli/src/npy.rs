@@ -215,17 +215,6 @@ pub fn read(path: &Path) -> Result<AnyArray, NpyError> {
     NpyFile::open(path)?.read()
 }
 
-/// [`read`], and the byte order the file stores its elements in.
-///
-/// # Errors
-///
-/// As [`read`].
-pub fn read_with_order(path: &Path) -> Result<(AnyArray, ByteOrder), NpyError> {
-    let file = NpyFile::open(path)?;
-    let order = file.byte_order();
-    Ok((file.read()?, order))
-}
-
 /// [`read`], then converts to `f64` whatever real type was stored (for
 /// coordinate arrays).
 ///

@@ -56,7 +56,7 @@ pub fn is_zarr(path: &Path) -> bool {
 /// Where the input comes from.
 enum Source {
     /// A zarr array.
-    Zarr(Array<FilesystemStore>),
+    Zarr(Box<Array<FilesystemStore>>),
     /// A `.npy` file, C order or Fortran order.
     Npy(PathBuf, bool),
 }
@@ -101,7 +101,7 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         let chunk = array
             .chunk_shape_usize(&zeros)
             .map_err(|e| read_error(&e))?;
-        (Source::Zarr(array), shape, name, size, chunk)
+        (Source::Zarr(Box::new(array)), shape, name, size, chunk)
     } else {
         let file = NpyFile::open(&args.input).map_err(|e| read_error(&e))?;
         let shape = file.shape().to_vec();
