@@ -200,18 +200,32 @@ pub fn check_destination(path: &Path) -> Result<(), WriteError> {
         path: path.to_path_buf(),
         reason: reason.into(),
     };
-    let parent = parent_dir(path);
-    if !parent.is_dir() {
-        return Err(if parent.exists() {
-            fail(&format!("{parent:?} is not a directory"))
-        } else {
-            fail("its directory does not exist")
-        });
-    }
+    check_parent(path)?;
     if path.is_dir() {
         return Err(fail("it is a directory"));
     }
     Ok(())
+}
+
+/// Fails unless the directory `path` would be written in exists (a zarr
+/// output, a directory itself, shares this check).
+///
+/// # Errors
+///
+/// A [`WriteError`] naming a missing directory, or a parent that is a file.
+pub fn check_parent(path: &Path) -> Result<(), WriteError> {
+    let parent = parent_dir(path);
+    if parent.is_dir() {
+        return Ok(());
+    }
+    Err(WriteError {
+        path: path.to_path_buf(),
+        reason: if parent.exists() {
+            format!("{parent:?} is not a directory")
+        } else {
+            "its directory does not exist".into()
+        },
+    })
 }
 
 /// Writes `arrays` into an uncompressed `.npz` at `path` (what `numpy.savez`
