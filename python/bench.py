@@ -71,9 +71,9 @@ def large(n, reps):
 
 
 def overhead(n, reps):
-    """The loop of examples/timing.rs in Python: 15 calls of
-    ndgrad.gradient(f, backend="cpu") on n^3 f32, each result dropped
-    before the next, for the binding-overhead comparison."""
+    """The loop of the repository's examples/binding_overhead.rs in Python:
+    15 calls of ndgrad.gradient(f, backend="cpu") on n^3 f32, each result
+    dropped before the next, for the binding-overhead comparison."""
     f = np.random.default_rng(0).random((n, n, n), dtype=np.float32)
     ndgrad.gradient(f, backend="cpu")
     t = []
@@ -117,7 +117,7 @@ def main():
     p.add_argument("--no-dask", action="store_true")
     p.add_argument("--n", type=int, default=256)
     p.add_argument("--overhead", action="store_true",
-                   help="only the loop that examples/timing.rs times in Rust")
+                   help="only the loop that examples/binding_overhead.rs times in Rust")
     a = p.parse_args()
     if a.overhead:
         overhead(a.n, 15)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # CI of the Python package: a virtual environment with maturin, numpy,
-# dask[distributed], pytest and hypothesis from PyPI; fmt and clippy of the
-# binding crate; a dev-profile build installed with `maturin develop`; the
-# Python tests with the GPU required (lavapipe on CI).
+# dask[distributed], pytest and hypothesis from PyPI; a dev-profile build
+# installed with `maturin develop`; the Python tests with the GPU required
+# (lavapipe on CI).
 #
-# Run after the workspace's own build and tests: with CARGO_TARGET_DIR
-# shared (the default here, <repo>/target), the library and wgpu are
-# already compiled and only pyo3 and the binding are.
+# The binding crate is a member of the root workspace, so the root's
+# `cargo fmt --all --check` and `cargo clippy --workspace --all-targets`
+# (run by .ci/run before this script) already cover it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
@@ -19,8 +19,6 @@ start=$SECONDS
 export VIRTUAL_ENV=$venv PYO3_PYTHON=$venv/bin/python
 
 cd "$root/python"
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
 "$venv/bin/maturin" develop --quiet
 echo "python/ci.sh: built in $((SECONDS - start)) s"
 

@@ -9,7 +9,9 @@ use ndgrad::Error;
 /// Needs no GPU: with none, the list of adapters is simply empty.
 #[test]
 fn an_adapter_name_matching_nothing_is_an_error() {
-    std::env::set_var("WGPU_ADAPTER_NAME", "No Such Adapter 7f3a");
+    // SAFETY: this binary's only test, so no other thread reads or writes
+    // the environment while it is set.
+    unsafe { std::env::set_var("WGPU_ADAPTER_NAME", "No Such Adapter 7f3a") };
     let e = GpuContext::new().unwrap_err();
     let Error::NoAdapter { reason } = &e else {
         panic!("expected NoAdapter, got {e:?}");

@@ -104,13 +104,13 @@ fn check_case<T: Element>(case: &FixtureCase<T>, backends: &[Backend], failures:
                 if let Err(msg) = compare(g, e, tolerance(backend, case, k)) {
                     failures.push(format!("{what}: axis {} vs numpy: {msg}", case.axes[k]));
                 }
-                if let Some(c) = &c_order {
-                    if let Err(msg) = compare(g, &c[k], Tolerance::Exact) {
-                        failures.push(format!(
-                            "{what}: axis {} differs from C-order input: {msg}",
-                            case.axes[k]
-                        ));
-                    }
+                if let Some(c) = &c_order
+                    && let Err(msg) = compare(g, &c[k], Tolerance::Exact)
+                {
+                    failures.push(format!(
+                        "{what}: axis {} differs from C-order input: {msg}",
+                        case.axes[k]
+                    ));
                 }
             }
             if layout == Layout::C {

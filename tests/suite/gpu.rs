@@ -84,7 +84,7 @@ fn case() -> impl Strategy<Value = Case> {
                         shape[k] = shape[k].max(edge_len);
                     }
                     while shape.iter().product::<usize>() > MAX_ELEMENTS {
-                        let (k, _) = shape.iter().enumerate().max_by_key(|(_, &s)| s).unwrap();
+                        let (k, _) = shape.iter().enumerate().max_by_key(|&(_, &s)| s).unwrap();
                         shape[k] =
                             (shape[k] / 2).max(if requested.contains(&k) { edge_len } else { 1 });
                     }
@@ -265,7 +265,7 @@ fn slab_case() -> impl Strategy<Value = Case> {
             let (k, _) = case.shape[1..]
                 .iter()
                 .enumerate()
-                .max_by_key(|(_, &s)| s)
+                .max_by_key(|&(_, &s)| s)
                 .unwrap();
             let k = k + 1;
             let min = if requested.contains(&k) { edge_len } else { 1 };

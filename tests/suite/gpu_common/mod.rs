@@ -94,7 +94,7 @@ pub fn array_in_layout<T: Element>(
     non_finite: f64,
 ) -> ArrayD<T> {
     let len: usize = shape.iter().product();
-    let owner = match layout {
+    match layout {
         Layout::Standard | Layout::NegativeStride => {
             ArrayD::from_shape_vec(IxDyn(shape), values(rng, len, non_finite)).unwrap()
         }
@@ -107,8 +107,7 @@ pub fn array_in_layout<T: Element>(
             let big_len = big.iter().product();
             ArrayD::from_shape_vec(IxDyn(&big), values(rng, big_len, non_finite)).unwrap()
         }
-    };
-    owner
+    }
 }
 
 /// The view of `owner` that [`array_in_layout`] describes.

@@ -1,26 +1,23 @@
-//! The Rust side of the binding-overhead measurement in `python/bench.py`:
-//! `ndgrad::gradient` of a random `n³` f32 array on one backend, timed as
-//! the Python side times `ndgrad.gradient` (best and median of `reps`).
+//! The Rust side of the Python binding's overhead measurement
+//! (`python/bench.py --overhead`): `ndgrad::gradient` of a random `n³` f32
+//! array on one backend, timed as the Python side times `ndgrad.gradient`
+//! (best and median of `reps`).
 //!
-//! `cargo run --release --example timing -- [n] [reps] [backend]`
+//! `cargo run --release --example binding_overhead -- [n] [reps] [backend]`
 
 use std::time::Instant;
 
 use ndarray::Array3;
 use ndgrad::{AxisSpacing, Backend, Boundary, GradientOptions, Spacing};
+use ndgrad_rng::Rng;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(Ok(256), |s| s.parse())?;
     let reps: usize = args.next().map_or(Ok(15), |s| s.parse())?;
     let backend: Backend = args.next().map_or(Ok(Backend::Cpu), |s| s.parse())?;
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let f = Array3::from_shape_simple_fn((n, n, n), || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    });
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+    let f = Array3::from_shape_simple_fn((n, n, n), || rng.unit_f32());
     // The options exactly as the binding builds them for
     // `ndgrad.gradient(f, backend=...)`: every axis listed, one scalar
     // spacing and one boundary mode per axis.
