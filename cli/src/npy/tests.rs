@@ -325,7 +325,7 @@ fn reads_slabs_of_the_slowest_axis() {
     };
     assert!(whole.t().is_standard_layout());
     assert_eq!(whole[[1, 2, 3]], values[1 + 2 * 2 + 3 * 6]);
-    let slab = whole.slice(ndarray::s![.., .., 1..3]).to_owned();
+    let slab = whole.slice(ndarray::s![.., .., 1..3]).to_owned().into_dyn();
     assert_eq!(npy.read_slab(1..3).unwrap(), AnyArray::F32(slab));
     assert!(npy.read_slab(2..5).is_err());
     // A Fortran-order file with one extent above 1 is in C order too.
