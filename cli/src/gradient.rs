@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use ndarray::ArrayD;
+use ndarray_npy::WritableElement;
 use ndgrad::{
     Accuracy, Axes, AxisSpacing, Backend, Boundaries, Boundary, Complex, EdgeOrder,
     GradientOptions, Input, Plan, Scalar, Spacing,
@@ -11,7 +12,7 @@ use ndgrad::{
 use crate::array::{shape_text, AnyArray};
 use crate::failure::Failure;
 use crate::npy;
-use crate::npz::{self, ByteOrder, NpzArray, NpzElement, SwapBytes};
+use crate::npz::{self, NpzArray, NpzElement, Storage};
 use crate::overwrite;
 use crate::progress::{self, Progress};
 
@@ -34,7 +35,7 @@ On failure one line starting with 'ndgrad: ' is printed on stderr, no output fil
 behind, and the exit code is 2 for invalid arguments, 1 for anything else. An output that \
 is (or links to) the input or a coordinate file is refused. SIGINT, SIGTERM and SIGHUP remove \
 the temporary output and exit with 130, 143 and 129. A big-endian float or complex input gives \
-big-endian outputs, as numpy does.",
+big-endian outputs, and a Fortran-order input Fortran-order outputs, as numpy does.",
     after_help = "Examples:\n  ndgrad gradient f.npy -o grad.npz\n  \
 ndgrad gradient f.npy -o grad.npz --spacing=0.5,@x.npy --axis=-1,0 --edge-order 2\n  \
 ndgrad gradient ct_uint16.npy -o grad.npz --dtype f32 --magnitude\n  \
@@ -123,14 +124,15 @@ pub struct GradientArgs {
     pub backend: Backend,
 
     /// The memory ceiling: bytes, or a size such as 512M or 4G. A job that
-    /// does not fit under it streams the input in slabs along axis 0 (a
-    /// C-order .npy file) or chunk by chunk (.zarr). [default: half of the
-    /// available memory]
+    /// does not fit under it streams the input in slabs along its slowest
+    /// axis (axis 0 of a C-order .npy file, the last axis of a Fortran-order
+    /// one) or chunk by chunk (.zarr). [default: half of the available
+    /// memory]
     #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_size)]
     pub max_memory: Option<u64>,
 
-    /// Stream a .npy input in slabs of this many planes of axis 0, whatever
-    /// its size (for tests).
+    /// Stream a .npy input in slabs of this many planes of its slowest axis,
+    /// whatever its size (for tests).
     #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub slab_planes: Option<u64>,
 
@@ -315,14 +317,9 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         return Ok(());
     }
     crate::memory::reserve(job.in_memory(), "the input and its outputs")?;
-    let file_order = file.byte_order();
+    let (file_order, fortran) = (file.byte_order(), file.is_fortran());
     let input = file.read().map_err(read_error)?;
-    // numpy's gradient of a float or complex input keeps its dtype, byte
-    // order included; --dtype names a dtype in the machine's order.
-    let order = match args.dtype {
-        None if input.keeps_byte_order() => file_order,
-        _ => ByteOrder::Little,
-    };
+    let storage = Storage::of(&input, file_order, fortran, args.dtype);
     let shape = input.shape().to_vec();
     progress::stage(format!(
         "differentiating a {} array of shape {}",
@@ -330,19 +327,19 @@ pub fn run(args: &GradientArgs) -> Result<(), Failure> {
         shape_text(&shape)
     ));
     let (names, backend, out_dtype) = match input {
-        AnyArray::F16(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::F32(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::F64(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::I8(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::U8(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::U16(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::I16(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::U32(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::I32(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::I64(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::U64(f) => differentiate_as(&f, &opts, args, order)?,
-        AnyArray::C64(f) => differentiate_complex(&f, &opts, args, order)?,
-        AnyArray::C128(f) => differentiate_complex(&f, &opts, args, order)?,
+        AnyArray::F16(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::F32(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::F64(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::I8(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::U8(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::U16(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::I16(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::U32(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::I32(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::I64(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::U64(f) => differentiate_as(&f, &opts, args, storage)?,
+        AnyArray::C64(f) => differentiate_complex(&f, &opts, args, storage)?,
+        AnyArray::C128(f) => differentiate_complex(&f, &opts, args, storage)?,
     };
     drop(progress);
     report(args, &shape, &(names, backend, out_dtype));
@@ -425,27 +422,27 @@ fn differentiate_as<I>(
     f: &ArrayD<I>,
     opts: &GradientOptions,
     args: &GradientArgs,
-    order: ByteOrder,
+    storage: Storage,
 ) -> Result<Written, Failure>
 where
     I: Input,
     I::NumpyOutput: NpzElement,
 {
     match args.dtype {
-        None => differentiate_and_write::<I::NumpyOutput, I>(f, opts, args, order),
-        Some(OutputDtype::F32) => differentiate_and_write::<f32, I>(f, opts, args, order),
-        Some(OutputDtype::F64) => differentiate_and_write::<f64, I>(f, opts, args, order),
+        None => differentiate_and_write::<I::NumpyOutput, I>(f, opts, args, storage),
+        Some(OutputDtype::F32) => differentiate_and_write::<f32, I>(f, opts, args, storage),
+        Some(OutputDtype::F64) => differentiate_and_write::<f64, I>(f, opts, args, storage),
     }
 }
 
 /// Differentiates `f` in `O` and writes one array per requested axis to
 /// `args.output`, named `axis{k}` with `k` non-negative, and with
-/// `--magnitude` the magnitude, named `magnitude`, all in `order`.
+/// `--magnitude` the magnitude, named `magnitude`, all stored as `storage` says.
 fn differentiate_and_write<O: NpzElement, I: Input>(
     f: &ArrayD<I>,
     opts: &GradientOptions,
     args: &GradientArgs,
-    order: ByteOrder,
+    storage: Storage,
 ) -> Result<Written, Failure> {
     // The plan resolves negative axes; building it also validates every option.
     let plan = Plan::new(f.shape(), opts)?;
@@ -460,7 +457,7 @@ fn differentiate_and_write<O: NpzElement, I: Input>(
     } else {
         None
     };
-    let names = write(args, &plan, &components, magnitude.as_ref(), order)?;
+    let names = write(args, &plan, &components, magnitude.as_ref(), storage)?;
     Ok((names, gradients.backend, O::NUMPY_NAME))
 }
 
@@ -470,11 +467,11 @@ fn differentiate_complex<T>(
     f: &ArrayD<Complex<T>>,
     opts: &GradientOptions,
     args: &GradientArgs,
-    order: ByteOrder,
+    storage: Storage,
 ) -> Result<Written, Failure>
 where
-    T: ndgrad::complex::Part + SwapBytes,
-    Complex<T>: Scalar<Gradient = Complex<T>, Magnitude = T> + SwapBytes,
+    T: ndgrad::complex::Part + WritableElement,
+    Complex<T>: Scalar<Gradient = Complex<T>, Magnitude = T> + WritableElement,
 {
     if let Some(dtype) = args.dtype {
         let dtype = match dtype {
@@ -495,19 +492,19 @@ where
     } else {
         None
     };
-    let names = write(args, &plan, &gradients.arrays, magnitude.as_ref(), order)?;
+    let names = write(args, &plan, &gradients.arrays, magnitude.as_ref(), storage)?;
     Ok((names, gradients.backend, Complex::<T>::NUMPY_NAME))
 }
 
 /// Writes one array per requested axis to `args.output`, named `axis{k}`
 /// with `k` non-negative, and the magnitude, if any, named `magnitude`, all
-/// in `order`. Returns the names written.
+/// stored as `storage` says. Returns the names written.
 fn write<C: NpzArray, M: NpzArray>(
     args: &GradientArgs,
     plan: &Plan,
     components: &[C],
     magnitude: Option<&M>,
-    order: ByteOrder,
+    storage: Storage,
 ) -> Result<Vec<String>, Failure> {
     let mut named: Vec<(String, &dyn NpzArray)> = plan
         .axes
@@ -519,6 +516,6 @@ fn write<C: NpzArray, M: NpzArray>(
         named.push(("magnitude".to_string(), m));
     }
     progress::stage(format!("writing {:?}", args.output));
-    npz::write_atomically_in(&args.output, &named, order)?;
+    npz::write_atomically_in(&args.output, &named, storage)?;
     Ok(named.into_iter().map(|(name, _)| name).collect())
 }

@@ -103,6 +103,8 @@ pub struct Job {
     pub outputs: usize,
     /// How many axes are differentiated (the magnitude's working set).
     pub axes: usize,
+    /// The axis a streamed job is cut into slabs along (0 unless set).
+    pub slab_axis: usize,
 }
 
 impl Job {
@@ -133,6 +135,7 @@ impl Job {
             output_size,
             outputs: axes + usize::from(args.magnitude),
             axes,
+            slab_axis: 0,
         })
     }
 
@@ -143,12 +146,12 @@ impl Job {
             .fold(1u64, |acc, &n| acc.saturating_mul(n as u64))
     }
 
-    /// Elements in one plane of axis 0 (the whole array for a 0-d one).
+    /// Elements in one plane of the slab axis (the whole array for a 0-d
+    /// one).
     fn plane(&self) -> u64 {
-        self.shape
-            .iter()
-            .skip(1)
-            .fold(1u64, |acc, &n| acc.saturating_mul(n as u64))
+        (self.shape.iter().enumerate())
+            .filter(|&(k, _)| k != self.slab_axis)
+            .fold(1u64, |acc, (_, &n)| acc.saturating_mul(n as u64))
     }
 
     /// The bytes the in-memory path needs: the input, every output and one
@@ -187,7 +190,7 @@ impl Job {
     ///
     /// The failure, when one plane does not fit.
     pub fn slab_planes(&self, halo: usize, ceiling: u64) -> Result<usize, Failure> {
-        let n = self.shape.first().copied().unwrap_or(1).max(1);
+        let n = self.shape.get(self.slab_axis).copied().unwrap_or(1).max(1);
         if self.slab(1, halo) > ceiling {
             return Err(Failure::new(format!(
                 "not enough memory: the {} input of shape {} needs {} in memory, and streaming it needs {} for one plane with its halo of {halo} on each side, over the ceiling of {} (set it with --max-memory)",
@@ -251,11 +254,20 @@ mod tests {
             output_size: 8,
             outputs: 3,
             axes: 3,
+            slab_axis: 0,
         };
         let ceiling = job.slab(10, 2);
         assert_eq!(job.slab_planes(2, ceiling).unwrap(), 10);
         assert_eq!(job.slab_planes(2, u64::MAX).unwrap(), 1000);
         let err = job.slab_planes(2, job.slab(1, 2) - 1).unwrap_err();
         assert!(err.to_string().contains("not enough memory"), "{err}");
+        // Along the last axis, a plane is 1000 x 100 elements, ten of axis
+        // 0's; and the axis has 100 planes.
+        let last = Job {
+            slab_axis: 2,
+            ..job.clone()
+        };
+        assert_eq!(last.slab(1, 2), job.slab(10, 20));
+        assert_eq!(last.slab_planes(2, u64::MAX).unwrap(), 100);
     }
 }

@@ -11,7 +11,8 @@
 //! * the size the header promises is checked against the file's length before
 //!   anything is allocated, so a corrupt shape is an error, not an abort;
 //! * one-line messages naming the problem, with numpy's name for a refused dtype;
-//! * [`NpyFile::read_slab`]: a range of the outermost axis, read alone.
+//! * [`NpyFile::read_slab`]: a range of the slowest axis in memory (axis 0
+//!   in C order, the last axis in Fortran order), read alone.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -95,8 +96,8 @@ pub enum NpyError {
         "truncated data: a {0} array of shape {1} needs {2} bytes, but only {3} follow the header"
     )]
     TruncatedData(&'static str, String, u64, u64),
-    /// [`NpyFile::read_slab`] was asked for rows it cannot read, and why.
-    #[error("cannot read rows {0:?} of the outermost axis: {1}")]
+    /// [`NpyFile::read_slab`] was asked for planes it cannot read, and why.
+    #[error("cannot read planes {0:?} of the slowest axis: {1}")]
     Slab(Range<usize>, &'static str),
 }
 
@@ -283,8 +284,8 @@ impl NpyFile {
         let file = Self {
             reader,
             dtype,
+            fortran: header.layout.is_fortran() && !is_c_order_too(&header.shape),
             shape: header.shape,
-            fortran: header.layout.is_fortran(),
             data_start,
             data_len: file_len.map(|len| len.saturating_sub(data_start)),
         };
@@ -307,9 +308,20 @@ impl NpyFile {
         self.dtype.name
     }
 
-    /// Whether the data is in Fortran order.
+    /// Whether the data is in Fortran order and not also in C order (as a
+    /// 1-d array, or one with at most one extent above 1, is in both).
     pub fn is_fortran(&self) -> bool {
         self.fortran
+    }
+
+    /// The axis whose planes lie one after another in the file, each
+    /// contiguous: axis 0 in C order, the last axis in Fortran order.
+    pub fn slab_axis(&self) -> usize {
+        if self.fortran {
+            self.shape.len() - 1
+        } else {
+            0
+        }
     }
 
     /// Whether the file is a regular one, whose slabs can be read in any
@@ -382,29 +394,37 @@ impl NpyFile {
         decode(&mut data, &self.dtype, &self.shape, self.fortran)
     }
 
-    /// Reads `rows` of the outermost axis alone, seeking past the rest: an
-    /// array of the file's shape with `rows.len()` as its first extent.
+    /// Reads `planes` of the [slab axis](NpyFile::slab_axis) alone,
+    /// seeking past the rest: an array of the file's shape with
+    /// `planes.len()` as that axis's extent, in the file's memory order.
     ///
     /// # Errors
     ///
-    /// [`NpyError::Slab`] for a 0-d or Fortran-order array (whose rows are not
-    /// contiguous) or rows out of range; [`NpyError::Io`] for a pipe.
-    pub fn read_slab(&mut self, rows: Range<usize>) -> Result<AnyArray, NpyError> {
-        let Some((&n, rest)) = self.shape.split_first() else {
-            return Err(NpyError::Slab(rows, "a 0-d array has no axis"));
-        };
-        if self.fortran && rest.iter().any(|&m| m > 1) {
-            return Err(NpyError::Slab(rows, "the file is in Fortran order"));
+    /// [`NpyError::Slab`] for a 0-d array or planes out of range;
+    /// [`NpyError::Io`] for a pipe.
+    pub fn read_slab(&mut self, planes: Range<usize>) -> Result<AnyArray, NpyError> {
+        if self.shape.is_empty() {
+            return Err(NpyError::Slab(planes, "a 0-d array has no axis"));
         }
-        if rows.start > rows.end || rows.end > n {
-            return Err(NpyError::Slab(rows, "out of range"));
+        let axis = self.slab_axis();
+        if planes.start > planes.end || planes.end > self.shape[axis] {
+            return Err(NpyError::Slab(planes, "out of range"));
         }
-        let row_bytes = rest.iter().product::<usize>() * self.dtype.size;
-        let start = self.data_start + (rows.start * row_bytes) as u64;
+        let mut shape = self.shape.clone();
+        shape[axis] = 1;
+        let plane_bytes = shape.iter().product::<usize>() * self.dtype.size;
+        let start = self.data_start + (planes.start * plane_bytes) as u64;
         self.reader.seek(SeekFrom::Start(start))?;
-        let shape: Vec<usize> = [rows.len()].iter().chain(rest).copied().collect();
-        decode(&mut self.reader, &self.dtype, &shape, false)
+        shape[axis] = planes.len();
+        decode(&mut self.reader, &self.dtype, &shape, self.fortran)
     }
+}
+
+/// Whether an array of `shape` in Fortran order is also in C order: when at
+/// most one extent is above 1, or it has no elements. numpy then calls it
+/// C-contiguous, and writes it, and its gradient, in C order.
+fn is_c_order_too(shape: &[usize]) -> bool {
+    shape.contains(&0) || shape.iter().filter(|&&m| m > 1).count() <= 1
 }
 
 /// The most bytes of a pipe read into one buffer: a header promising more

@@ -1,21 +1,28 @@
 //! Writing `.npz` files atomically: the archive is written to a temporary file
 //! beside the output and renamed over it only once complete, so a failure at
 //! any point leaves no output (and no half-written one) behind.
+//!
+//! One writer, [`StreamedNpz`], writes every `.npz` the CLI makes, whether
+//! its arrays are whole in memory or computed slab by slab, and one rule,
+//! [`Storage::of`], says how their elements are stored: in the input's byte
+//! order and memory order where numpy keeps them.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
-use ndarray_npy::{NpzWriter, WritableElement, WriteDataError, WriteNpzError};
-use ndgrad::{f16, Complex};
+use ndarray_npy::npy::header::{Header, Layout};
+use ndarray_npy::{WritableElement, WriteDataError};
+use ndgrad::f16;
 
+use crate::array::AnyArray;
 pub use crate::array::ByteOrder;
-use crate::cleanup::{self, Tracked};
+use crate::gradient::OutputDtype;
 
 /// An output element type, and what it is stored as in a `.npz`.
 pub trait NpzElement: ndgrad::Element {
     /// The type ndarray-npy writes.
-    type Stored: SwapBytes;
+    type Stored: WritableElement;
     /// `array` in the stored type (the same values).
     fn stored(array: ArrayD<Self>) -> ArrayD<Self::Stored>;
 }
@@ -66,107 +73,54 @@ impl WritableElement for NpyF16 {
     }
 }
 
-/// The writer of the archive being built.
-type Archive<'f> = NpzWriter<BufWriter<&'f std::fs::File>>;
+/// How the elements of every output of one input are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Storage {
+    /// The byte order of the elements.
+    pub order: ByteOrder,
+    /// Whether the arrays are stored in Fortran order (`fortran_order:
+    /// True`), the first axis varying fastest.
+    pub fortran: bool,
+}
+
+impl Storage {
+    /// numpy's rule for the outputs of `input`, read from a file that
+    /// stores its elements in `order`, in Fortran order when `fortran`,
+    /// with `--dtype` `dtype`. `numpy.gradient` allocates its outputs with
+    /// `np.empty_like(f)`, so they keep the input's memory order, and for a
+    /// float or complex input its dtype, byte order included; an integer
+    /// input's gradient, and any `--dtype`, is in the machine's order.
+    /// `fortran` is [`crate::npy::NpyFile::is_fortran`]: only an array that
+    /// is not also in C order keeps Fortran order, as numpy's `order='K'`.
+    pub fn of(
+        input: &AnyArray,
+        order: ByteOrder,
+        fortran: bool,
+        dtype: Option<OutputDtype>,
+    ) -> Storage {
+        let order = match dtype {
+            None if input.keeps_byte_order() => order,
+            _ => ByteOrder::Little,
+        };
+        Storage { order, fortran }
+    }
+}
 
 /// An array the `.npz` writer can store, whatever its element type: a
 /// complex gradient and its real magnitude go into one archive.
 pub trait NpzArray {
-    /// Adds the array to `npz` under `name`, its elements in `order`.
-    fn add_to(
-        &self,
-        name: &str,
-        order: ByteOrder,
-        npz: &mut Archive<'_>,
-    ) -> Result<(), WriteNpzError>;
+    /// Adds the array to `npz` under `name`.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`] when it cannot be written.
+    fn add_to(&self, name: &str, npz: &mut StreamedNpz) -> Result<(), WriteError>;
 }
 
-impl<T: SwapBytes> NpzArray for ArrayD<T> {
-    fn add_to(
-        &self,
-        name: &str,
-        order: ByteOrder,
-        npz: &mut Archive<'_>,
-    ) -> Result<(), WriteNpzError> {
-        match order {
-            ByteOrder::Little => npz.add_array(name, self),
-            // A copy, one array at a time: big-endian outputs are rare.
-            ByteOrder::Big => npz.add_array(name, &self.mapv(BigEndian)),
-        }
-    }
-}
-
-/// An element type that can also be stored big-endian (`'>f4'`, ...), as
-/// numpy keeps a big-endian input's byte order in its gradient.
-pub trait SwapBytes: WritableElement + Copy {
-    /// numpy's big-endian type descriptor.
-    const BIG_ENDIAN: &'static str;
-    /// Appends the element's bytes, big-endian, to `out`.
-    fn extend_big_endian(&self, out: &mut Vec<u8>);
-}
-
-impl SwapBytes for f32 {
-    const BIG_ENDIAN: &'static str = ">f4";
-    fn extend_big_endian(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_be_bytes());
-    }
-}
-
-impl SwapBytes for f64 {
-    const BIG_ENDIAN: &'static str = ">f8";
-    fn extend_big_endian(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_be_bytes());
-    }
-}
-
-impl SwapBytes for NpyF16 {
-    const BIG_ENDIAN: &'static str = ">f2";
-    fn extend_big_endian(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.0.to_bits().to_be_bytes());
-    }
-}
-
-impl SwapBytes for Complex<f32> {
-    const BIG_ENDIAN: &'static str = ">c8";
-    fn extend_big_endian(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.re.to_be_bytes());
-        out.extend_from_slice(&self.im.to_be_bytes());
-    }
-}
-
-impl SwapBytes for Complex<f64> {
-    const BIG_ENDIAN: &'static str = ">c16";
-    fn extend_big_endian(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.re.to_be_bytes());
-        out.extend_from_slice(&self.im.to_be_bytes());
-    }
-}
-
-/// An element written big-endian.
-#[derive(Debug, Clone, Copy)]
-pub struct BigEndian<T>(pub T);
-
-impl<T: SwapBytes> WritableElement for BigEndian<T> {
-    fn type_descriptor() -> py_literal::Value {
-        py_literal::Value::String(T::BIG_ENDIAN.into())
-    }
-
-    fn write<W: Write>(&self, mut writer: W) -> Result<(), WriteDataError> {
-        let mut bytes = Vec::with_capacity(16);
-        self.0.extend_big_endian(&mut bytes);
-        writer.write_all(&bytes)?;
-        Ok(())
-    }
-
-    fn write_slice<W: Write>(slice: &[Self], mut writer: W) -> Result<(), WriteDataError> {
-        // A bounded buffer, whatever the slice's length.
-        let mut bytes = Vec::new();
-        for chunk in slice.chunks(1 << 16) {
-            bytes.clear();
-            chunk.iter().for_each(|v| v.0.extend_big_endian(&mut bytes));
-            writer.write_all(&bytes)?;
-        }
-        Ok(())
+impl<T: WritableElement> NpzArray for ArrayD<T> {
+    fn add_to(&self, name: &str, npz: &mut StreamedNpz) -> Result<(), WriteError> {
+        npz.begin::<T>(name, self.shape())?;
+        npz.write_array(self)
     }
 }
 
@@ -229,96 +183,60 @@ pub fn check_parent(path: &Path) -> Result<(), WriteError> {
 }
 
 /// Writes `arrays` into an uncompressed `.npz` at `path` (what `numpy.savez`
-/// writes), each under its name (`np.load(path)[name]`), replacing any file
-/// already there.
-///
-/// # Errors
-///
-/// As [`write_atomically_in`].
-#[allow(dead_code, reason = "the little-endian form of write_atomically_in")]
-pub fn write_atomically(path: &Path, arrays: &[(String, &dyn NpzArray)]) -> Result<(), WriteError> {
-    write_atomically_in(path, arrays, ByteOrder::Little)
-}
-
-/// A temporary file beside the output, registered for removal on a signal.
-/// Its fields drop in order: the file is deleted before it is unregistered.
-struct Temporary {
-    file: tempfile::NamedTempFile,
-    _tracked: Tracked,
-}
-
-/// [`write_atomically`], the elements in `order`.
+/// writes), each under its name (`np.load(path)[name]`), stored as
+/// `storage` says, replacing any file already there.
 ///
 /// # Errors
 ///
 /// A [`WriteError`] when the temporary file cannot be created or written, or
 /// cannot be renamed to `path`; the temporary file is removed in every case,
-/// also when SIGINT, SIGTERM or SIGHUP ends the process (see [`cleanup`]).
+/// also when SIGINT, SIGTERM or SIGHUP ends the process (see
+/// [`crate::cleanup`]).
 pub fn write_atomically_in(
     path: &Path,
     arrays: &[(String, &dyn NpzArray)],
-    order: ByteOrder,
+    storage: Storage,
 ) -> Result<(), WriteError> {
-    let fail = |reason: String| WriteError {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".ndgrad-").suffix(".npz.tmp");
-    // Let the umask decide, as for any new file (tempfile's default is owner-only).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    // Dropping `temp` on any early return deletes the temporary file.
-    let (file, tracked) = cleanup::track_new(|| {
-        let file = builder.tempfile_in(parent_dir(path))?;
-        let temp_path = file.path().to_path_buf();
-        Ok::<_, std::io::Error>((file, temp_path))
-    })
-    .map_err(|e| fail(format!("cannot create a temporary file beside it: {e}")))?;
-    let temp = Temporary {
-        file,
-        _tracked: tracked,
-    };
-    let mut npz = NpzWriter::new(BufWriter::new(temp.file.as_file()));
+    let mut npz = StreamedNpz::create(path, storage)?;
     for (name, array) in arrays {
-        array
-            .add_to(name, order, &mut npz)
-            .map_err(|e| fail(e.to_string()))?;
+        array.add_to(name, &mut npz)?;
     }
     npz.finish()
-        .map_err(|e| fail(e.to_string()))?
-        .flush()
-        .map_err(|e| fail(e.to_string()))?;
-    temp.file
-        .as_file()
-        .sync_all()
-        .map_err(|e| fail(e.to_string()))?;
-    temp.file
-        .persist(path)
-        .map_err(|e| fail(e.error.to_string()))?;
-    Ok(())
 }
 
-/// A `.npz` written one array after another, each array's data streamed in
-/// C order as it is computed: what `numpy.savez` writes (stored entries, no
-/// compression), at any size. An entry whose `.npy` data passes 4 GiB is
-/// written with ZIP64 sizes, as numpy's `savez` does for large arrays.
+/// A `.npz` written one array after another, each array's data streamed
+/// in its storage order as it is computed: what `numpy.savez` writes
+/// (stored entries, no compression), at any size. An entry whose `.npy`
+/// data passes 4 GiB is written with ZIP64 sizes, as numpy's `savez` does
+/// for large arrays.
 ///
 /// The archive is built in a temporary file beside the output and renamed
 /// over it by [`StreamedNpz::finish`]; dropped unfinished, it leaves nothing.
 pub struct StreamedNpz {
     path: PathBuf,
+    storage: Storage,
+    /// The entry size (header and data) from which ZIP64 sizes are written.
+    zip64_from: u64,
+    /// The bytes of each number reversed for the entry begun last (0: none).
+    swap: usize,
+    /// Elements encoded and not yet written.
+    encoded: Vec<u8>,
     temp: crate::stream::Temporary<tempfile::NamedTempFile>,
     zip: zip::ZipWriter<BufWriter<std::fs::File>>,
 }
 
+/// The most bytes encoded before they are written, when they are written
+/// in another byte order or memory order than the array's.
+const CHUNK: usize = 1 << 20;
+
 impl StreamedNpz {
-    /// Starts an archive that will replace `path`.
+    /// Starts an archive that will replace `path`, its arrays stored as
+    /// `storage` says.
     ///
     /// # Errors
     ///
     /// A [`WriteError`] when the temporary file cannot be created.
-    pub fn create(path: &Path) -> Result<Self, WriteError> {
+    pub fn create(path: &Path, storage: Storage) -> Result<Self, WriteError> {
         let fail = |reason: String| WriteError {
             path: path.to_path_buf(),
             reason,
@@ -329,6 +247,10 @@ impl StreamedNpz {
         let writer = BufWriter::with_capacity(crate::stream::WRITE_BUFFER, file);
         Ok(Self {
             path: path.to_path_buf(),
+            storage,
+            zip64_from: u64::from(u32::MAX),
+            swap: 0,
+            encoded: Vec::new(),
             temp,
             zip: zip::ZipWriter::new(writer),
         })
@@ -342,8 +264,9 @@ impl StreamedNpz {
         }
     }
 
-    /// Starts the entry `name.npy`, an array of `T` and `shape` in C order,
-    /// whose elements the next [`StreamedNpz::write`] calls give.
+    /// Starts the entry `name.npy`, an array of `T` and `shape`, whose
+    /// elements the next [`StreamedNpz::write`] calls give in the storage's
+    /// memory order (or [`StreamedNpz::write_array`] calls, in any layout).
     ///
     /// # Errors
     ///
@@ -353,9 +276,15 @@ impl StreamedNpz {
         name: &str,
         shape: &[usize],
     ) -> Result<(), WriteError> {
-        let header = ndarray_npy::npy::header::Header {
-            type_descriptor: T::type_descriptor(),
-            layout: ndarray_npy::npy::header::Layout::Standard,
+        let (descr, swap) = in_order::<T>(self.storage.order);
+        self.swap = swap;
+        let header = Header {
+            type_descriptor: descr,
+            layout: if self.storage.fortran {
+                Layout::Fortran
+            } else {
+                Layout::Standard
+            },
             shape: shape.to_vec(),
         }
         .to_bytes()
@@ -364,20 +293,68 @@ impl StreamedNpz {
         let bytes = header.len() as u64 + elements * std::mem::size_of::<T>() as u64;
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
-            .large_file(bytes >= u64::from(u32::MAX));
+            .large_file(bytes >= self.zip64_from);
         self.zip
             .start_file(format!("{name}.npy"), options)
             .map_err(|e| self.fail(e))?;
         self.zip.write_all(&header).map_err(|e| self.fail(e))
     }
 
-    /// Appends elements, in C order, to the entry begun last.
+    /// Appends elements, in the storage's memory order, to the entry begun
+    /// last.
     ///
     /// # Errors
     ///
     /// A [`WriteError`] when they cannot be written.
     pub fn write<T: WritableElement>(&mut self, elements: &[T]) -> Result<(), WriteError> {
-        T::write_slice(elements, &mut self.zip).map_err(|e| self.fail(e))
+        if self.swap == 0 {
+            return T::write_slice(elements, &mut self.zip).map_err(|e| self.fail(e));
+        }
+        let per_chunk = (CHUNK / std::mem::size_of::<T>().max(1)).max(1);
+        for chunk in elements.chunks(per_chunk) {
+            T::write_slice(chunk, &mut self.encoded).map_err(|e| self.fail(e))?;
+            self.flush_encoded()?;
+        }
+        Ok(())
+    }
+
+    /// Appends the elements of `array`, whatever its layout, to the entry
+    /// begun last: in C order, or in Fortran order (the first axis fastest)
+    /// when the storage is. A part of the whole array along its slowest axis
+    /// in that order (axis 0 in C order, the last in Fortran order) follows
+    /// the part before it.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`] when they cannot be written.
+    pub fn write_array<T: WritableElement>(&mut self, array: &ArrayD<T>) -> Result<(), WriteError> {
+        // Fortran order is the C order of the reversed axes.
+        let view = if self.storage.fortran {
+            array.t()
+        } else {
+            array.view()
+        };
+        if let Some(slice) = view.as_slice() {
+            return self.write(slice);
+        }
+        for v in &view {
+            v.write(&mut self.encoded).map_err(|e| self.fail(e))?;
+            if self.encoded.len() >= CHUNK {
+                self.flush_encoded()?;
+            }
+        }
+        self.flush_encoded()
+    }
+
+    /// Writes the encoded bytes, each element's swapped first if the
+    /// storage's byte order is not the one they were encoded in.
+    fn flush_encoded(&mut self) -> Result<(), WriteError> {
+        if self.swap > 1 {
+            (self.encoded.chunks_exact_mut(self.swap)).for_each(<[u8]>::reverse);
+        }
+        let written = self.zip.write_all(&self.encoded);
+        self.encoded.clear();
+        written.map_err(|e| self.fail(e))
     }
 
     /// Completes the archive and renames it over the output.
@@ -387,7 +364,9 @@ impl StreamedNpz {
     /// A [`WriteError`] when it cannot be completed, synced or renamed; the
     /// temporary file is removed then.
     pub fn finish(self) -> Result<(), WriteError> {
-        let Self { path, temp, zip } = self;
+        let Self {
+            path, temp, zip, ..
+        } = self;
         let fail = |reason: String| WriteError {
             path: path.clone(),
             reason,
@@ -402,3 +381,34 @@ impl StreamedNpz {
         Ok(())
     }
 }
+
+/// `T`'s type descriptor in byte order `order` (`'<f4'` as `'>f4'`), and
+/// the bytes of each number whose order is reversed to get there from the
+/// order ndarray-npy encodes `T` in: none (0) when the orders agree or the
+/// type has no byte order (`'|u1'`), its size for a real type, half its
+/// size for a complex one (its two parts are swapped each on its own).
+fn in_order<T: WritableElement>(order: ByteOrder) -> (py_literal::Value, usize) {
+    let descr = T::type_descriptor();
+    let wanted = match order {
+        ByteOrder::Little => '<',
+        ByteOrder::Big => '>',
+    };
+    let py_literal::Value::String(text) = &descr else {
+        return (descr, 0);
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(have @ ('<' | '>')), Some(kind)) if have != wanted => {
+            let size = std::mem::size_of::<T>();
+            let swap = if kind == 'c' { size / 2 } else { size };
+            (
+                py_literal::Value::String(format!("{wanted}{}", &text[1..])),
+                swap,
+            )
+        }
+        _ => (descr, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests;

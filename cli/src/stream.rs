@@ -1,8 +1,10 @@
 //! Streaming a `.npy` file larger than memory into a `.npz`: slabs along
-//! axis 0, each read with the halo of planes its stencils need
-//! ([`ndgrad::block::halo`]), computed by the library's block API on one
-//! backend for the whole array, and its interior written straight into the
-//! output archive.
+//! the axis whose planes lie one after another in the file (axis 0 in C
+//! order, the last axis in Fortran order), each read with the halo of
+//! planes its stencils need ([`ndgrad::block::window`]), computed by the
+//! library's block API on one backend for the whole array, and its interior
+//! written straight into the output archive, in the memory order and byte
+//! order the in-memory path writes ([`Storage::of`]).
 //!
 //! The `.npz` is laid out as `numpy.savez` lays it out, one entry after
 //! another, so the input is read once per output entry: one pass for each
@@ -12,10 +14,9 @@
 //! archive at the end, which writes every output twice and needs twice its
 //! disk space.
 //!
-//! Only C-order files stream: a slab of a Fortran-order file is not
-//! contiguous (its planes along axis 0 are interleaved at every element), so
-//! reading one would touch the whole file; such a file takes the in-memory
-//! path, or fails with the sizes when it does not fit.
+//! A Fortran-order file's outputs are in Fortran order, as numpy's are: a
+//! slab along the last axis is then a contiguous part of the file and of
+//! every output alike.
 
 use std::io;
 use std::path::Path;
@@ -32,7 +33,7 @@ use crate::failure::Failure;
 use crate::gradient::{GradientArgs, OutputDtype, Written};
 use crate::memory;
 use crate::npy::NpyFile;
-use crate::npz::{NpzElement, StreamedNpz};
+use crate::npz::{NpzElement, Storage, StreamedNpz};
 
 /// The size of the output writer's buffer, counted in every memory estimate.
 pub const WRITE_BUFFER: usize = 4 << 20;
@@ -144,7 +145,8 @@ pub fn single_axis(opts: &GradientOptions, plan: &Plan, j: usize) -> GradientOpt
     one
 }
 
-/// Reads rows (a range of axis 0, all of every other axis) of the input.
+/// Reads planes (a range of the slab axis, all of every other axis) of the
+/// input.
 pub type ReadRows<'f, I> =
     &'f (dyn Fn(std::ops::Range<usize>) -> Result<ArrayD<I>, Failure> + Sync);
 
@@ -154,7 +156,7 @@ pub struct Job<'a> {
     pub plan: &'a Plan,
     /// The options, their backend not yet resolved.
     pub opts: &'a GradientOptions,
-    /// Planes of axis 0 computed per slab (without the halo).
+    /// Planes of the slab axis computed per slab (without the halo).
     pub planes: usize,
     /// Whether to write the magnitude too.
     pub magnitude: bool,
@@ -164,38 +166,69 @@ pub struct Job<'a> {
 pub type Compute<'f, I, T> =
     &'f dyn Fn(&ArrayD<I>, &Place, &GradientOptions) -> ndgrad::Result<(ArrayD<T>, Backend)>;
 
-/// Streams `job` into the `.npz` at `output`: each component with
+/// How a streamed job is cut and its outputs stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slabs {
+    /// The axis the slabs are cut along.
+    pub axis: usize,
+    /// How the outputs are stored (in Fortran order when `axis` is the
+    /// last, so that each slab's part follows the one before).
+    pub storage: Storage,
+}
+
+/// A streamed job and how it is cut and stored. A [`Job`] alone is cut
+/// along axis 0 into little-endian, C-order outputs.
+#[derive(Clone, Copy)]
+pub struct Streamed<'j, 'a> {
+    /// The job.
+    pub job: &'j Job<'a>,
+    /// How it is cut and stored.
+    pub slabs: Slabs,
+}
+
+impl<'j, 'a> From<&'j Job<'a>> for Streamed<'j, 'a> {
+    fn from(job: &'j Job<'a>) -> Self {
+        Streamed {
+            job,
+            slabs: Slabs::default(),
+        }
+    }
+}
+
+/// Streams a job into the `.npz` at `output`: each component with
 /// `component`, then the magnitude with `magnitude`. Returns the names
 /// written and the backend every slab ran on.
 ///
 /// # Errors
 ///
 /// A failure to read the input, compute (the library's message) or write.
-pub fn to_npz<I, C, M>(
-    job: &Job<'_>,
+pub fn to_npz<'j, 'a, I, C, M>(
+    streamed: impl Into<Streamed<'j, 'a>>,
     read: ReadRows<'_, I>,
     output: &Path,
     component: Compute<'_, I, C>,
     magnitude: Compute<'_, I, M>,
 ) -> Result<(Vec<String>, Backend), Failure>
 where
+    'a: 'j,
     I: FromAny,
     C: WritableElement,
     M: WritableElement,
 {
+    let Streamed { job, slabs } = streamed.into();
     let shape = &job.plan.shape;
-    let mut npz = StreamedNpz::create(output)?;
+    let mut npz = StreamedNpz::create(output, slabs.storage)?;
     let mut backend = job.opts.backend;
     let mut names = Vec::new();
     for (j, axis) in job.plan.axes.iter().enumerate() {
         let name = format!("axis{}", axis.axis);
         npz.begin::<C>(&name, shape)?;
         let opts = single_axis(job.opts, job.plan, j).backend(backend);
-        for_each_slab::<I>(job, read, &opts, |block, place| {
+        for_each_slab::<I>(job, slabs.axis, read, &opts, |block, place| {
             let (values, ran_on) = component(block, place, &opts.clone().backend(backend))?;
             // Auto resolves on the first slab; every later one runs there too.
             backend = ran_on;
-            npz.write(contiguous(&values))?;
+            npz.write_array(&values)?;
             Ok(())
         })?;
         names.push(name);
@@ -203,9 +236,9 @@ where
     if job.magnitude && !job.plan.axes.is_empty() {
         npz.begin::<M>("magnitude", shape)?;
         let opts = job.opts.clone().backend(backend);
-        for_each_slab::<I>(job, read, &opts, |block, place| {
+        for_each_slab::<I>(job, slabs.axis, read, &opts, |block, place| {
             let (values, _) = magnitude(block, place, &opts)?;
-            npz.write(contiguous(&values))?;
+            npz.write_array(&values)?;
             Ok(())
         })?;
         names.push("magnitude".into());
@@ -214,62 +247,72 @@ where
     Ok((names, backend))
 }
 
-/// The elements of a C-ordered array.
-fn contiguous<T>(array: &ArrayD<T>) -> &[T] {
-    array
-        .as_slice()
-        .expect("the block API returns arrays in C order")
-}
-
-/// Reads the input slab by slab along axis 0, each with the planes its
+/// Reads the input slab by slab along `axis`, each with the planes its
 /// stencils read ([`block::window`]: the halo inside, the one-sided
 /// stencils' samples at the domain edges), and calls `f` with the block and
 /// its place in the whole array.
 fn for_each_slab<I>(
     job: &Job<'_>,
+    axis: usize,
     read: ReadRows<'_, I>,
     opts: &GradientOptions,
     mut f: impl FnMut(&ArrayD<I>, &Place) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let shape = &job.plan.shape;
-    let n = shape[0];
+    let n = shape[axis];
     let mut wanted: Vec<std::ops::Range<usize>> = shape.iter().map(|&m| 0..m).collect();
     let mut start = 0;
     while start < n {
         let end = (start + job.planes).min(n);
-        wanted[0] = start..end;
+        wanted[axis] = start..end;
         let window = block::window(shape, &wanted, opts)?;
-        let block = read(window.read[0].clone())?;
+        let block = read(window.read[axis].clone())?;
         f(&block, &window.place)?;
         start = end;
     }
     Ok(())
 }
 
-/// The planes of axis 0 a slab reads beyond its own on each side, at most:
+/// [`margin_along`] axis 0.
+///
+/// # Errors
+///
+/// As [`margin_along`].
+pub fn margin(shape: &[usize], opts: &GradientOptions) -> Result<usize, Failure> {
+    margin_along(shape, opts, 0)
+}
+
+/// The planes of `axis` a slab reads beyond its own on each side, at most:
 /// the halo, and at a domain edge the samples of the one-sided stencils.
 ///
 /// # Errors
 ///
 /// The library's, for options that do not fit the shape.
-pub fn margin(shape: &[usize], opts: &GradientOptions) -> Result<usize, Failure> {
-    let halo = block::halo(shape, opts)?.first().copied().unwrap_or(0);
-    let edge = block::min_block(shape, opts)?.first().copied().unwrap_or(0);
+pub fn margin_along(
+    shape: &[usize],
+    opts: &GradientOptions,
+    axis: usize,
+) -> Result<usize, Failure> {
+    let halo = block::halo(shape, opts)?.get(axis).copied().unwrap_or(0);
+    let edge = block::min_block(shape, opts)?
+        .get(axis)
+        .copied()
+        .unwrap_or(0);
     Ok(halo + edge)
 }
 
 /// Streams the `.npy` `file` as `args` asks: checks that it can stream,
-/// sizes the slabs under `ceiling` (or takes `--slab-planes`), and writes
-/// the `.npz`.
+/// sizes the slabs along its [slab axis](NpyFile::slab_axis) under
+/// `ceiling` (or takes `--slab-planes`), and writes the `.npz`.
 ///
 /// # Errors
 ///
 /// A one-line failure naming the sizes when the input cannot stream (a pipe,
-/// Fortran order, a periodic axis 0) or one slab does not fit; any failure
-/// of [`to_npz`].
+/// a periodic slab axis) or one slab does not fit; any failure of
+/// [`to_npz`].
 pub fn run(
     args: &GradientArgs,
-    file: NpyFile,
+    mut file: NpyFile,
     opts: &GradientOptions,
     job: &memory::Job,
     ceiling: u64,
@@ -288,25 +331,35 @@ pub fn run(
             "it is not a regular file (streaming reads it once per output)",
         ));
     }
-    if job.shape.is_empty() || job.shape[0] == 0 {
-        return Err(cannot("it has no planes along axis 0"));
-    }
-    if file.is_fortran() && job.shape[1..].iter().any(|&m| m > 1) {
-        return Err(cannot(
-            "it is in Fortran order, whose slabs along axis 0 are not contiguous",
-        ));
+    let axis = file.slab_axis();
+    if job.shape.get(axis).is_none_or(|&n| n == 0) {
+        return Err(cannot(&format!("it has no planes along axis {axis}")));
     }
     if plan
         .axes
         .iter()
-        .any(|ax| ax.axis == 0 && ax.stencil.is_periodic())
+        .any(|ax| ax.axis == axis && ax.stencil.is_periodic())
     {
-        return Err(cannot("axis 0 is periodic, and its ends need each other"));
+        return Err(cannot(&format!(
+            "axis {axis}, whose planes it is read in, is periodic, and its ends need each other"
+        )));
     }
-    let halo = margin(&job.shape, opts)?;
+    let job = memory::Job {
+        slab_axis: axis,
+        ..job.clone()
+    };
+    let halo = margin_along(&job.shape, opts, axis)?;
     let planes = match args.slab_planes {
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(job.shape[0]),
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(job.shape[axis]),
         None => job.slab_planes(halo, ceiling)?,
+    };
+    let read_error = |e| Failure::new(format!("cannot read input {:?}: {e}", args.input));
+    let probe = file.read_slab(0..0).map_err(read_error)?;
+    let slabs = Slabs {
+        axis,
+        storage: Storage::of(&probe, file.byte_order(), file.is_fortran(), args.dtype),
     };
     drop(file);
     let job = Job {
@@ -315,29 +368,27 @@ pub fn run(
         planes,
         magnitude: args.magnitude,
     };
-    let probe = NpyFile::open(&args.input)
-        .and_then(|mut f| f.read_slab(0..0))
-        .map_err(|e| Failure::new(format!("cannot read input {:?}: {e}", args.input)))?;
+    let job = Streamed { job: &job, slabs };
     match probe {
-        AnyArray::F16(_) => real::<f16>(&job, args),
-        AnyArray::F32(_) => real::<f32>(&job, args),
-        AnyArray::F64(_) => real::<f64>(&job, args),
-        AnyArray::I8(_) => real::<i8>(&job, args),
-        AnyArray::U8(_) => real::<u8>(&job, args),
-        AnyArray::I16(_) => real::<i16>(&job, args),
-        AnyArray::U16(_) => real::<u16>(&job, args),
-        AnyArray::I32(_) => real::<i32>(&job, args),
-        AnyArray::U32(_) => real::<u32>(&job, args),
-        AnyArray::I64(_) => real::<i64>(&job, args),
-        AnyArray::U64(_) => real::<u64>(&job, args),
-        AnyArray::C64(_) => complex::<f32>(&job, args),
-        AnyArray::C128(_) => complex::<f64>(&job, args),
+        AnyArray::F16(_) => real::<f16>(job, args),
+        AnyArray::F32(_) => real::<f32>(job, args),
+        AnyArray::F64(_) => real::<f64>(job, args),
+        AnyArray::I8(_) => real::<i8>(job, args),
+        AnyArray::U8(_) => real::<u8>(job, args),
+        AnyArray::I16(_) => real::<i16>(job, args),
+        AnyArray::U16(_) => real::<u16>(job, args),
+        AnyArray::I32(_) => real::<i32>(job, args),
+        AnyArray::U32(_) => real::<u32>(job, args),
+        AnyArray::I64(_) => real::<i64>(job, args),
+        AnyArray::U64(_) => real::<u64>(job, args),
+        AnyArray::C64(_) => complex::<f32>(job, args),
+        AnyArray::C128(_) => complex::<f64>(job, args),
     }
 }
 
 /// Streams a real input in the output type `--dtype` chooses (numpy's
 /// without it).
-fn real<I>(job: &Job<'_>, args: &GradientArgs) -> Result<Written, Failure>
+fn real<I>(job: Streamed<'_, '_>, args: &GradientArgs) -> Result<Written, Failure>
 where
     I: Input + FromAny,
     I::NumpyOutput: NpzElement,
@@ -351,7 +402,7 @@ where
 
 /// Streams a real input in `O`.
 fn real_as<O: NpzElement, I: Input + FromAny>(
-    job: &Job<'_>,
+    job: Streamed<'_, '_>,
     args: &GradientArgs,
 ) -> Result<Written, Failure> {
     let component = |block: &ArrayD<I>, place: &Place, opts: &GradientOptions| {
@@ -369,7 +420,7 @@ fn real_as<O: NpzElement, I: Input + FromAny>(
 }
 
 /// Streams a complex input (its gradient is complex, its magnitude real).
-fn complex<T>(job: &Job<'_>, args: &GradientArgs) -> Result<Written, Failure>
+fn complex<T>(job: Streamed<'_, '_>, args: &GradientArgs) -> Result<Written, Failure>
 where
     T: ndgrad::complex::Part + WritableElement,
     Complex<T>: FromAny + Scalar<Gradient = Complex<T>, Magnitude = T> + WritableElement,
@@ -397,19 +448,22 @@ where
     Ok((names, backend, Complex::<T>::NUMPY_NAME))
 }
 
-/// Reads rows of the C-order `.npy` at `path`, each call on its own handle,
-/// after checking that the memory can be had.
+/// Reads planes of the [slab axis](NpyFile::slab_axis) of the `.npy` at
+/// `path`, each call on its own handle, after checking that the memory can
+/// be had.
 pub fn npy_rows<I: FromAny>(
     path: &Path,
 ) -> impl Fn(std::ops::Range<usize>) -> Result<ArrayD<I>, Failure> + Sync + '_ {
-    move |rows| {
+    move |planes| {
         let fail =
             |e: crate::npy::NpyError| Failure::new(format!("cannot read input {path:?}: {e}"));
         let mut file = NpyFile::open(path).map_err(fail)?;
-        let plane: u64 = file.shape()[1..].iter().map(|&m| m as u64).product();
-        let bytes = plane * rows.len() as u64 * file.element_size() as u64;
-        memory::reserve(bytes, "a slab of the input")?;
-        I::from_any(file.read_slab(rows).map_err(fail)?).ok_or_else(|| {
+        let axis = file.slab_axis();
+        let elements: u64 = (file.shape().iter().enumerate())
+            .map(|(k, &m)| if k == axis { planes.len() } else { m } as u64)
+            .product();
+        memory::reserve(elements * file.element_size() as u64, "a slab of the input")?;
+        I::from_any(file.read_slab(planes).map_err(fail)?).ok_or_else(|| {
             Failure::new(format!(
                 "cannot read input {path:?}: its dtype changed while it was read"
             ))

@@ -1,7 +1,9 @@
-//! Streaming: a `.npy` read in slabs along axis 0 gives, bit for bit, what
-//! the in-memory path gives, at any slab size, for every spacing form, edge
-//! order and accuracy; an input many times the memory ceiling streams with
-//! its peak RSS under the ceiling; a job that cannot fit fails with one line.
+//! Streaming: a `.npy` read in slabs (along axis 0 in C order, along the
+//! last axis in Fortran order) gives, bit for bit, what the in-memory path
+//! gives, at any slab size, for every spacing form, edge order and accuracy,
+//! in the same byte order and memory order; an input many times the memory
+//! ceiling streams with its peak RSS under the ceiling; a job that cannot
+//! fit fails with one line.
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::write_npy;
 use ndgrad::Complex;
 
@@ -127,6 +129,219 @@ fn npz_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
             (entry.name().to_string(), bytes)
         })
         .collect()
+}
+
+/// Streams `input` with every slab size in `planes` and checks that each
+/// archive's entries are byte for byte the in-memory run's (headers
+/// included: dtype, byte order, memory order); returns those entries.
+fn assert_streams_as_in_memory(
+    scratch: &Scratch,
+    input: &Path,
+    args: &[&str],
+    planes: &[&str],
+) -> Vec<(String, Vec<u8>)> {
+    let whole = scratch.output("whole.npz");
+    assert_success(&gradient_on("cpu", input, &whole, args));
+    let expected = npz_entries(&whole);
+    for planes in planes {
+        let streamed = scratch.output("streamed.npz");
+        let mut streaming = args.to_vec();
+        streaming.extend_from_slice(&["--slab-planes", planes]);
+        assert_success(&gradient_on("cpu", input, &streamed, &streaming));
+        assert!(
+            npz_entries(&streamed) == expected,
+            "{input:?} {args:?} with slabs of {planes} planes"
+        );
+    }
+    expected
+}
+
+/// The header of a `.npy` entry, as text.
+fn header_of(entry: &[u8]) -> String {
+    let len = usize::from(u16::from_le_bytes([entry[8], entry[9]]));
+    String::from_utf8_lossy(&entry[10..10 + len]).into_owned()
+}
+
+#[test]
+fn big_endian_inputs_stream_into_big_endian_outputs() {
+    let scratch = Scratch::new();
+    let mut rng = Rng::new(19);
+    let shape = [9, 5, 4];
+    let values = rng.vec(9 * 5 * 4, -50.0, 50.0);
+    let f4: Vec<u8> = values
+        .iter()
+        .flat_map(|&v| (v as f32).to_be_bytes())
+        .collect();
+    let f8: Vec<u8> = values.iter().flat_map(|&v| v.to_be_bytes()).collect();
+    let c8: Vec<u8> = values
+        .iter()
+        .flat_map(|&v| [(v as f32).to_be_bytes(), (-0.5 * v as f32).to_be_bytes()])
+        .flatten()
+        .collect();
+    for (name, descr, data, fortran, magnitude_descr) in [
+        ("f4.npy", ">f4", &f4, false, ">f4"),
+        ("f8.npy", ">f8", &f8, false, ">f8"),
+        ("c8.npy", ">c8", &c8, false, ">f4"),
+        ("f4f.npy", ">f4", &f4, true, ">f4"),
+    ] {
+        let input = scratch.input(name);
+        std::fs::write(&input, raw_npy(descr, fortran, &shape, data)).unwrap();
+        let entries = assert_streams_as_in_memory(
+            &scratch,
+            &input,
+            &["--magnitude", "--spacing=0.5", "--edge-order", "2"],
+            &["1", "2", "4"],
+        );
+        let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["axis0.npy", "axis1.npy", "axis2.npy", "magnitude.npy"]
+        );
+        for (entry, bytes) in &entries {
+            let header = header_of(bytes);
+            let want = if entry == "magnitude.npy" {
+                magnitude_descr
+            } else {
+                descr
+            };
+            assert!(
+                header.contains(&format!("'descr': '{want}'")),
+                "{name} {entry}: {header}"
+            );
+            let layout = format!(
+                "'fortran_order': {}",
+                if fortran { "True" } else { "False" }
+            );
+            assert!(header.contains(&layout), "{name} {entry}: {header}");
+        }
+    }
+    // The values are the little-endian run's, whatever the order.
+    let little: Vec<u8> = values.iter().flat_map(|&v| v.to_le_bytes()).collect();
+    std::fs::write(
+        scratch.input("le.npy"),
+        raw_npy("<f8", false, &shape, &little),
+    )
+    .unwrap();
+    let (le, be) = (scratch.output("le.npz"), scratch.output("be.npz"));
+    assert_success(&gradient_on("cpu", &scratch.input("le.npy"), &le, &[]));
+    let args = ["--slab-planes", "2"];
+    assert_success(&gradient_on("cpu", &scratch.input("f8.npy"), &be, &args));
+    assert_same_bits(&le, &be, "big-endian streamed vs little-endian");
+    // --dtype names a dtype in the machine's order, streamed or not.
+    let args = ["--dtype", "f64", "--slab-planes", "3"];
+    assert_success(&gradient_on("cpu", &scratch.input("f4.npy"), &be, &args));
+    assert!(header_of(&npz_entries(&be)[0].1).contains("'<f8'"));
+}
+
+#[test]
+fn fortran_order_inputs_stream_along_their_last_axis() {
+    let scratch = Scratch::new();
+    let mut rng = Rng::new(20);
+    for shape in [&[13, 9][..], &[6, 5, 11][..]] {
+        let c_order = rng.array(shape, -10.0, 10.0);
+        let mut fortran = ArrayD::zeros(IxDyn(shape).f());
+        fortran.assign(&c_order);
+        let input = scratch.input("f.npy");
+        write_npy(&input, &fortran).unwrap();
+        let coords: Vec<String> = shape
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                let path = scratch.input(&format!("x{k}.npy"));
+                write_npy(&path, &ndarray::Array1::from(coordinates(&mut rng, n))).unwrap();
+                format!("@{}", path.display())
+            })
+            .collect();
+        let scalars: Vec<String> = (0..shape.len())
+            .map(|k| format!("{}", 0.5 + k as f64))
+            .collect();
+        let mixed: Vec<String> = coords
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                if k == 1 {
+                    "0.75".to_string()
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        let spacings = [
+            String::new(),
+            "--spacing=0.25".to_string(),
+            format!("--spacing={}", scalars.join(",")),
+            format!("--spacing={}", mixed.join(",")),
+        ];
+        let forms: [&[&str]; 4] = [
+            &["--edge-order", "1"],
+            &["--edge-order", "2", "--magnitude"],
+            &["--accuracy", "4"],
+            &["--edge-order", "2", "--axis=-1,0"],
+        ];
+        for spacing in &spacings {
+            for form in forms {
+                let mut args: Vec<&str> = form.to_vec();
+                if !spacing.is_empty() {
+                    args.push(spacing);
+                }
+                if form.contains(&"--axis=-1,0") && spacing.contains(',') {
+                    continue; // A per-axis spacing names every axis.
+                }
+                let entries =
+                    assert_streams_as_in_memory(&scratch, &input, &args, &["1", "2", "3", "64"]);
+                for (name, bytes) in &entries {
+                    let header = header_of(bytes);
+                    assert!(header.contains("'fortran_order': True"), "{name}: {header}");
+                }
+            }
+        }
+        // The values are the C-order input's, as numpy gives them.
+        let out = scratch.output("g.npz");
+        let args = ["--spacing=0.25", "--slab-planes", "2"];
+        assert_success(&gradient_on("cpu", &input, &out, &args));
+        let names: Vec<String> = (0..shape.len()).map(|k| format!("axis{k}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let want = expected(
+            &c_order,
+            ndgrad::GradientOptions::new().spacing(ndgrad::Spacing::Uniform(0.25)),
+            &names,
+        );
+        let got = read_npz::<f64>(&out);
+        for ((name, got), (_, want)) in got.iter().zip(&want) {
+            let close = got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| (g - w).abs() <= 1e-12 * (1.0 + w.abs()));
+            assert!(close, "{shape:?} {name}");
+        }
+    }
+}
+
+#[test]
+fn a_periodic_slab_axis_is_refused_when_streaming_is_needed() {
+    let scratch = Scratch::new();
+    let c_order = Rng::new(21).array(&[6, 7], -1.0, 1.0);
+    let mut fortran = ArrayD::zeros(IxDyn(&[6, 7]).f());
+    fortran.assign(&c_order);
+    write_npy(scratch.input("f.npy"), &fortran).unwrap();
+    let out = gradient(
+        &scratch.input("f.npy"),
+        &scratch.output("g.npz"),
+        &["--boundary=one-sided,periodic", "--slab-planes", "2"],
+    );
+    assert_clean_failure(
+        &out,
+        &scratch,
+        1,
+        "axis 1, whose planes it is read in, is periodic",
+    );
+    // Periodic along axis 0 only, it streams along axis 1.
+    assert_streams_as_in_memory(
+        &scratch,
+        &scratch.input("f.npy"),
+        &["--boundary=periodic,one-sided"],
+        &["1", "3"],
+    );
 }
 
 /// Runs the binary and returns its output and its peak RSS in bytes: the

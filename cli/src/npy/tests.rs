@@ -304,7 +304,7 @@ fn refuses_bad_headers_and_names_refused_dtypes() {
 }
 
 #[test]
-fn reads_slabs_of_the_outermost_axis() {
+fn reads_slabs_of_the_slowest_axis() {
     let values: Vec<f32> = (0..24).map(|v| v as f32).collect();
     let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let temp = file(&npy_bytes(&dict("<f4", "(4, 2, 3)"), &data));
@@ -313,13 +313,28 @@ fn reads_slabs_of_the_outermost_axis() {
     assert_eq!(npy.read_slab(1..3).unwrap(), AnyArray::F32(slab));
     assert_eq!(npy.read_slab(4..4).unwrap().shape(), [0, 2, 3]);
     assert!(npy.read_slab(3..5).is_err());
-    let fortran = "{'descr': '<f4', 'fortran_order': True, 'shape': (4, 6), }";
+    // In Fortran order, planes of the last axis, each in Fortran order.
+    let fortran = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3, 4), }";
     let temp = file(&npy_bytes(fortran, &data));
-    let error = NpyFile::open(temp.path())
-        .unwrap()
-        .read_slab(0..1)
-        .unwrap_err();
-    assert!(error.to_string().contains("Fortran order"), "{error}");
+    let mut npy = NpyFile::open(temp.path()).unwrap();
+    assert!(npy.is_fortran());
+    assert_eq!(npy.slab_axis(), 2);
+    let whole = npy.read_slab(0..4).unwrap();
+    let AnyArray::F32(whole) = whole else {
+        panic!("float32 read as {whole:?}")
+    };
+    assert!(whole.t().is_standard_layout());
+    assert_eq!(whole[[1, 2, 3]], values[1 + 2 * 2 + 3 * 6]);
+    let slab = whole.slice(ndarray::s![.., .., 1..3]).to_owned().into_dyn();
+    assert_eq!(npy.read_slab(1..3).unwrap(), AnyArray::F32(slab));
+    assert!(npy.read_slab(2..5).is_err());
+    // A Fortran-order file with one extent above 1 is in C order too.
+    let both = "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 24), }";
+    let temp = file(&npy_bytes(both, &data));
+    let mut npy = NpyFile::open(temp.path()).unwrap();
+    assert!(!npy.is_fortran());
+    let row = ArrayD::from_shape_vec(IxDyn(&[1, 24]), values.clone()).unwrap();
+    assert_eq!(npy.read_slab(0..1).unwrap(), AnyArray::F32(row));
 }
 
 #[test]
