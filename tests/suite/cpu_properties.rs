@@ -377,3 +377,35 @@ fn long_non_uniform_axes() {
         });
     }
 }
+
+/// The uniform interior of accuracy 4 and 6 (the zipped rows of five and
+/// seven samples) along outer axes and the innermost one, on rows of every
+/// length modulo the vector width (8 `f32`, 4 `f64`): each element written,
+/// `f64` equal to the reference bit for bit, also with non-finite samples.
+#[test]
+fn wide_uniform_rows_of_every_remainder() {
+    let mut seed = 900;
+    for accuracy in [Accuracy::Fourth, Accuracy::Sixth] {
+        for inner in 7..=24 {
+            for periodic in [false, true] {
+                seed += 1;
+                let mut rng = Rng::new(seed);
+                let mut opts = GradientOptions::new()
+                    .spacing(Spacing::Uniform(0.6))
+                    .accuracy(accuracy);
+                if periodic {
+                    opts = opts.boundary(Boundary::PERIODIC);
+                }
+                let shape = [9, 8, inner];
+                let case = split_case(&shape, opts, 0, &mut rng, seed);
+                check_poisoned::<f64>(&case, 0.0);
+                check_poisoned::<f32>(&case, 16.0);
+                let non_finite = Case {
+                    non_finite: 0.05,
+                    ..case
+                };
+                check_case::<f64>(&non_finite, 0.0);
+            }
+        }
+    }
+}
