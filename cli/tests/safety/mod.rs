@@ -131,7 +131,11 @@ fn interrupted(input: &Path, output: &Path, signal: &str) -> Output {
     let child = Command::new(env!("CARGO_BIN_EXE_ndgrad"))
         .args([OsStr::new("gradient"), input.as_os_str(), OsStr::new("-o")])
         .arg(output)
-        .args(["--backend", "cpu", "--magnitude"])
+        // Streamed one plane at a time: the temporary file exists from the
+        // first plane to the last, seconds rather than the fraction of a
+        // second a whole-array write takes, so the signal cannot arrive
+        // after the run has finished.
+        .args(["--backend", "cpu", "--magnitude", "--slab-planes", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -160,8 +164,8 @@ fn interrupted(input: &Path, output: &Path, signal: &str) -> Output {
 #[cfg(unix)]
 fn a_signal_mid_run_removes_the_temporary_file_and_exits_with_128_plus_its_number() {
     let scratch = Scratch::new();
-    // 64 MiB in, 256 MiB of outputs (three axes and the magnitude): long
-    // enough to write that the signal lands while the temporary file exists.
+    // 64 MiB in, 256 MiB of outputs (three axes and the magnitude), streamed
+    // a plane at a time (see `interrupted`).
     zeros_npy(&scratch.input("f.npy"), &[64, 512, 512]);
     fs::write(scratch.output("g.npz"), b"the previous output").unwrap();
     for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
