@@ -128,7 +128,23 @@ fn holds_a_temporary(dir: &Path) -> bool {
 /// name, as `kill` takes it) once its temporary output file exists, and
 /// returns what the process did.
 fn interrupted(input: &Path, output: &Path, signal: &str) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_ndgrad"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ndgrad"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: `signal` is async-signal-safe, and the closure touches
+        // nothing else between fork and exec.
+        unsafe {
+            // A test run under `nohup` starts with SIGHUP ignored, which the
+            // CLI rightly keeps ignored (see the test below); the child
+            // here must see SIGHUP as a terminal session does.
+            command.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+    }
+    let child = command
         .args([OsStr::new("gradient"), input.as_os_str(), OsStr::new("-o")])
         .arg(output)
         // Streamed one plane at a time: the temporary file exists from the
