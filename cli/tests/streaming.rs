@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -448,7 +447,6 @@ fn a_job_that_cannot_fit_even_streamed_fails_with_the_sizes() {
 #[test]
 fn a_piped_header_promising_too_much_fails_before_allocating() {
     let scratch = Scratch::new();
-    let header = raw_npy("<f8", false, &[1_000_000, 1_000_000], &[]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ndgrad"))
         .args(["gradient", "/dev/stdin", "-o"])
         .arg(scratch.output("g.npz"))
@@ -458,17 +456,7 @@ fn a_piped_header_promising_too_much_fails_before_allocating() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        // Endless data: the writer stops when the reader has gone.
-        let _ = stdin.write_all(&header);
-        let block = vec![0u8; 1 << 16];
-        for _ in 0..(1 << 14) {
-            if stdin.write_all(&block).is_err() {
-                break;
-            }
-        }
-    });
+    let writer = feed_an_endless_promise(child.stdin.take().unwrap());
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
     assert_clean_failure(&out, &scratch, 1, "not enough memory");

@@ -5,8 +5,10 @@
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{ChildStdin, Command, Output};
+use std::thread::JoinHandle;
 
 use ndarray::ArrayD;
 use ndarray_npy::npy::header::{Header, Layout};
@@ -191,4 +193,21 @@ pub fn raw_npy(descr: &str, fortran_order: bool, shape: &[usize], data: &[u8]) -
         shape: shape.to_vec(),
     };
     [header.to_bytes().unwrap(), data.to_vec()].concat()
+}
+
+/// Feeds `stdin` an `.npy` header promising a 10⁶ × 10⁶ `f8` array, then
+/// zeros without end, until the reader stops reading. Returns the feeding
+/// thread, whose result is the write error that ended it.
+pub fn feed_an_endless_promise(mut stdin: ChildStdin) -> JoinHandle<std::io::Error> {
+    std::thread::spawn(move || {
+        let header = raw_npy("<f8", false, &[1_000_000, 1_000_000], &[]);
+        let zeros = vec![0u8; 1 << 20];
+        let mut next = stdin.write_all(&header);
+        loop {
+            if let Err(e) = next {
+                return e;
+            }
+            next = stdin.write_all(&zeros);
+        }
+    })
 }
